@@ -39,11 +39,7 @@ fn read(path: &PathBuf) -> String {
 }
 
 fn compile(sources: Vec<String>) -> String {
-    let config = RasnConfig {
-        opaque_open_types: true,
-        default_wildcard_imports: true,
-        ..RasnConfig::default()
-    };
+    let config = RasnConfig { opaque_open_types: true, default_wildcard_imports: true, ..RasnConfig::default() };
     let mut compiler = Compiler::<RasnBackend, _>::new_with_config(config).add_asn_literal(sources[0].clone());
     for s in &sources[1..] {
         compiler = compiler.add_asn_literal(s.clone());
@@ -62,7 +58,7 @@ fn compile(sources: Vec<String>) -> String {
 fn real_as_octet_string(text: String) -> String {
     let n = text.matches("REAL").count();
     assert_eq!(n, 3, "E2SM-KPM v03.00 has exactly three REAL alternatives; found {n}: update build.rs");
-    text.replace("REAL", "OCTET STRING -- qsafe-ran: APER REAL carried as its X.690 contents")
+    text.replace("REAL", "OCTET STRING -- qsafe-ran: APER REAL as its X.690 contents --")
 }
 
 /// Workaround for rasn bug 1: a SEQUENCE extension addition whose type is a

@@ -5,7 +5,7 @@
 //! length determinant followed by exactly these X.690 contents octets — the
 //! same bits as an unconstrained OCTET STRING. `build.rs` therefore compiles
 //! KPM's REALs as OCTET STRING, and this module turns the contents into an
-//! `f64` and back. The encoder emits the DER/CER canonical form (base 2,
+//! `f64` and back (`kpm::record_value` / `kpm::record_real` use it). The encoder emits the DER/CER canonical form (base 2,
 //! scaling factor 0, odd mantissa), which is what pycrate emits too:
 //! 1.5 → `80 FF 03`.
 

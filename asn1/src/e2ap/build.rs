@@ -112,13 +112,19 @@ pub fn ran_function(id: u16, revision: u16, oid: &str, definition: &[u8]) -> Res
 
 /// An F1 E2 node component (the gNB-DU with id `du_id`) with the F1 setup
 /// request/response it reports as its configuration.
-pub fn f1_component(du_id: u64, request: &[u8], response: &[u8]) -> Result<asn::E2nodeComponentConfigAdditionItem, BuildError> {
+pub fn f1_component(
+    du_id: u64,
+    request: &[u8],
+    response: &[u8],
+) -> Result<asn::E2nodeComponentConfigAdditionItem, BuildError> {
     if du_id > (1 << 36) - 1 {
         return Err(err("gNB-DU-ID", format!("{du_id} is outside 0..2^36-1")));
     }
     Ok(asn::E2nodeComponentConfigAdditionItem::new(
         asn::E2nodeComponentInterfaceType::f1,
-        asn::E2nodeComponentID::e2nodeComponentInterfaceTypeF1(asn::E2nodeComponentInterfaceF1::new(asn::GNBDUID(du_id))),
+        asn::E2nodeComponentID::e2nodeComponentInterfaceTypeF1(asn::E2nodeComponentInterfaceF1::new(asn::GNBDUID(
+            du_id,
+        ))),
         asn::E2nodeComponentConfiguration::new(request.to_vec().into(), response.to_vec().into()),
     ))
 }

@@ -116,11 +116,55 @@ pub(crate) fn aper_decode<T: rasn::Decode>(bytes: &[u8]) -> Result<T, IeError> {
 
 pub(crate) fn jer_encode<T: rasn::Encode>(v: &T) -> Result<Value, IeError> {
     let text = rasn::jer::encode(v).map_err(|e| IeError::Jer(e.to_string()))?;
-    serde_json::from_str(&text).map_err(|e| IeError::Jer(e.to_string()))
+    let mut value = serde_json::from_str(&text).map_err(|e| IeError::Jer(e.to_string()))?;
+    fix_optional_fixed_bit_strings(&mut value, FixDirection::ToX697);
+    Ok(value)
 }
 
 pub(crate) fn jer_decode<T: rasn::Decode>(v: &Value) -> Result<T, IeError> {
+    let mut v = v.clone();
+    fix_optional_fixed_bit_strings(&mut v, FixDirection::ToRasn);
     rasn::jer::decode(&v.to_string()).map_err(|e| IeError::Jer(e.to_string()))
+}
+
+/// The OPTIONAL fixed-size BIT STRINGs of E2AP v03.01 (field name, size).
+/// rasn 0.30's JER ignores an OPTIONAL field's constraints, so these come
+/// out in the variable-size form `{"length":16,"value":..}` instead of
+/// X.697's plain hex string, and only that form is read back. APER is
+/// unaffected. `TNLinformation.tnlPort` is the only such field (checked
+/// against the generated code); see docs/rasn-bugs.md.
+const OPTIONAL_FIXED_BIT_STRINGS: [(&str, u64); 1] = [("tnlPort", 16)];
+
+#[derive(Clone, Copy)]
+enum FixDirection {
+    ToX697,
+    ToRasn,
+}
+
+fn fix_optional_fixed_bit_strings(v: &mut Value, dir: FixDirection) {
+    match v {
+        Value::Object(map) => {
+            for (key, field) in map.iter_mut() {
+                if let Some(&(_, len)) = OPTIONAL_FIXED_BIT_STRINGS.iter().find(|(name, _)| name == key) {
+                    match dir {
+                        FixDirection::ToX697 if field.get("length").and_then(Value::as_u64) == Some(len) => {
+                            if let Some(hex) = field.get("value").cloned() {
+                                *field = hex;
+                            }
+                        }
+                        FixDirection::ToRasn if field.is_string() => {
+                            *field = serde_json::json!({ "length": len, "value": field.clone() });
+                        }
+                        _ => {}
+                    }
+                } else {
+                    fix_optional_fixed_bit_strings(field, dir);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| fix_optional_fixed_bit_strings(i, dir)),
+        _ => {}
+    }
 }
 
 /// Implements [`IeValue`] for generated types that hold no open type.
@@ -141,8 +185,8 @@ plain_ie!(
     asn::GlobalRICID,
     asn::Cause,
     asn::TimeToWait,
-    asn::CriticalityDiagnostics,
     asn::TNLinformation,
+    asn::CriticalityDiagnostics,
     asn::RICrequestID,
     asn::RANfunctionID,
     asn::RICsubscriptionTime,
@@ -331,10 +375,14 @@ impl IeValue for SubscriptionDetails {
     }
     fn from_jer(value: &Value) -> Result<Self, IeError> {
         let trigger: asn::RICeventTriggerDefinition = jer_decode(
-            value.get("ricEventTriggerDefinition").ok_or_else(|| IeError::Jer("missing ricEventTriggerDefinition".into()))?,
+            value
+                .get("ricEventTriggerDefinition")
+                .ok_or_else(|| IeError::Jer("missing ricEventTriggerDefinition".into()))?,
         )?;
         let actions = items_from_jer(
-            value.get("ricAction-ToBeSetup-List").ok_or_else(|| IeError::Jer("missing ricAction-ToBeSetup-List".into()))?,
+            value
+                .get("ricAction-ToBeSetup-List")
+                .ok_or_else(|| IeError::Jer("missing ricAction-ToBeSetup-List".into()))?,
         )?;
         Ok(Self { event_trigger_definition: trigger.0.to_vec(), actions })
     }

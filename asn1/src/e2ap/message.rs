@@ -23,15 +23,21 @@ macro_rules! field_type {
 }
 
 macro_rules! field_iter {
-    (mandatory, $v:expr) => { Some($v) };
-    (optional, $v:expr) => { $v.as_ref() };
+    (mandatory, $v:expr) => {
+        Some($v)
+    };
+    (optional, $v:expr) => {
+        $v.as_ref()
+    };
 }
 
 macro_rules! field_take {
     (mandatory, $v:expr, $msg:expr, $ie:expr, $id:expr) => {
         $v.ok_or(E2apError::MissingIe { message: $msg, ie: $ie, id: $id })?
     };
-    (optional, $v:expr, $msg:expr, $ie:expr, $id:expr) => { $v };
+    (optional, $v:expr, $msg:expr, $ie:expr, $id:expr) => {
+        $v
+    };
 }
 
 /// Decides what to do with an IE id the message does not define

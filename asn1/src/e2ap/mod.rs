@@ -3,14 +3,17 @@
 //! ```
 //! use qsafe_asn1::e2ap::{E2apPdu, E2SetupRequest, build};
 //!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let req = E2SetupRequest {
 //!     transaction_id: build::transaction_id(1),
-//!     global_e2_node_id: build::gnb_node_id(build::plmn("001", "01"), 0xE000, 28),
-//!     ran_functions: vec![build::ran_function(2, 1, "1.3.6.1.4.1.53148.1.1.2.2", b"kpm-def")],
-//!     component_config_addition: vec![build::f1_component("du-1", b"f1 setup", b"f1 setup ack")],
+//!     global_e2_node_id: build::gnb_node_id(build::plmn("001", "01")?, 0xE000, 28)?,
+//!     ran_functions: vec![build::ran_function(2, 1, qsafe_asn1::kpm::RAN_FUNCTION_OID, b"kpm-def")?],
+//!     component_config_addition: vec![build::f1_component(7, b"f1 setup", b"f1 setup ack")?],
 //! };
-//! let bytes = E2apPdu::from(req.clone()).encode().unwrap();
-//! assert_eq!(E2apPdu::decode(&bytes).unwrap(), E2apPdu::E2SetupRequest(req));
+//! let bytes = E2apPdu::from(req.clone()).encode()?;
+//! assert_eq!(E2apPdu::decode(&bytes)?, E2apPdu::E2SetupRequest(req));
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! Decoding never panics on any input: every failure is an [`E2apError`]

@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 
 pub fn testvectors() -> Option<PathBuf> {
-    let dir = std::env::var_os("QSAFE_TESTVECTORS").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testvectors")
-    });
+    let dir = std::env::var_os("QSAFE_TESTVECTORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testvectors"));
     if dir.is_dir() {
         return Some(dir);
     }

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs every test tier of qsafe-ran, installing what is missing first.
+#
+#   scripts/test-all.sh            # everything
+#   QSAFE_FUZZ_SECONDS=0 scripts/test-all.sh   # skip the fuzz smoke run
+#
+# Tiers (each prints a "== " header; a failure stops the run):
+#   1. prerequisites: Debian packages (apt-get) and a Python venv with pycrate
+#   2. cargo fmt --check and cargo clippy -D warnings
+#   3. cargo test --workspace (unit, integration, doc tests; E2AP/KPM test
+#      vectors from ../shared/testvectors — required when CI=true)
+#   4. pycrate cross-check of the E2AP/KPM codec (independent APER codec)
+#   5. cargo-fuzz smoke run of every fuzz target
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+stage_pass=0
+stage() { echo; echo "== $*"; }
+ok() { stage_pass=$((stage_pass + 1)); }
+
+stage "prerequisites"
+if ! command -v cargo >/dev/null; then
+  echo "cargo not found: install Rust >= 1.85 (rustup) first; Debian's packaged Rust is too old" >&2
+  exit 1
+fi
+echo "rust: $(rustc --version)"
+# need_apt PKG...: install the Debian packages that are not installed yet.
+apt_updated=""
+need_apt() {
+  local missing=() p
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  if [ -z "$apt_updated" ]; then echo "apt-get update"; $sudo apt-get update -qq; apt_updated=1; fi
+  echo "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt python3 python3-venv python3-pip
+VENV="$ROOT/target/pyenv"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "python venv: creating $VENV"
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c 'import pycrate_asn1dir' 2>/dev/null; then
+  echo "pip install -r tests/requirements.txt (into $VENV)"
+  "$VENV/bin/pip" install -q -r tests/requirements.txt
+fi
+export PATH="$VENV/bin:$PATH"
+echo "python: $(python --version), pycrate $(python -c 'import importlib.metadata as m; print(m.version("pycrate"))')"
+if [ -n "${CI:-}" ]; then export QSAFE_REQUIRE_SHARED=1; fi
+if [ -d "$ROOT/../shared/testvectors" ]; then
+  echo "test vectors: $ROOT/../shared/testvectors"
+else
+  echo "test vectors: ../shared/testvectors not present (vector tests will say SKIPPED unless QSAFE_REQUIRE_SHARED=1)"
+fi
+ok
+
+stage "format and lints: cargo fmt --check; cargo clippy --workspace --all-targets -D warnings"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+ok
+
+stage "unit, integration and doc tests: cargo test --workspace"
+cargo test --workspace
+ok
+
+stage "independent codec cross-check: pycrate vs qsafe-asn1"
+python tests/conformance/pycrate_xcheck.py
+ok
+
+FUZZ_SECONDS="${QSAFE_FUZZ_SECONDS:-30}"
+if [ "$FUZZ_SECONDS" != 0 ]; then
+  stage "fuzz smoke run: ${FUZZ_SECONDS}s per target"
+  scripts/fuzz.sh "$FUZZ_SECONDS"
+  ok
+fi
+
+echo
+echo "stages: ${stage_pass} passed, 0 failed"
