@@ -226,6 +226,34 @@ pub enum KpmPayloadKind {
     IndicationMessage,
 }
 
+/// Runs `$body` with `$T` bound to the generated type of `$kind`.
+macro_rules! with_payload_type {
+    ($kind:expr, $T:ident => $body:expr) => {
+        match $kind {
+            KpmPayloadKind::RanFunctionDescription => {
+                type $T = asn::E2SMKPMRANfunctionDescription;
+                $body
+            }
+            KpmPayloadKind::EventTriggerDefinition => {
+                type $T = asn::E2SMKPMEventTriggerDefinition;
+                $body
+            }
+            KpmPayloadKind::ActionDefinition => {
+                type $T = asn::E2SMKPMActionDefinition;
+                $body
+            }
+            KpmPayloadKind::IndicationHeader => {
+                type $T = asn::E2SMKPMIndicationHeader;
+                $body
+            }
+            KpmPayloadKind::IndicationMessage => {
+                type $T = asn::E2SMKPMIndicationMessage;
+                $body
+            }
+        }
+    };
+}
+
 impl KpmPayloadKind {
     /// All kinds, in E2AP order of use.
     pub const ALL: [Self; 5] = [
@@ -238,13 +266,7 @@ impl KpmPayloadKind {
 
     /// The ASN.1 type name, e.g. `E2SM-KPM-IndicationMessage`.
     pub fn asn1_name(self) -> &'static str {
-        match self {
-            Self::RanFunctionDescription => asn::E2SMKPMRANfunctionDescription::NAME,
-            Self::EventTriggerDefinition => asn::E2SMKPMEventTriggerDefinition::NAME,
-            Self::ActionDefinition => asn::E2SMKPMActionDefinition::NAME,
-            Self::IndicationHeader => asn::E2SMKPMIndicationHeader::NAME,
-            Self::IndicationMessage => asn::E2SMKPMIndicationMessage::NAME,
-        }
+        with_payload_type!(self, T => T::NAME)
     }
 
     /// Looks a kind up by its ASN.1 name (case-insensitive; the `E2SM-KPM-` prefix is optional).
@@ -261,48 +283,25 @@ impl KpmPayloadKind {
     /// outside the 64-bit range (APER carries them fine): those values give
     /// a [`KpmError::Encode`] here.
     pub fn decode_to_jer(self, bytes: &[u8]) -> Result<serde_json::Value, KpmError> {
-        fn go<T: KpmPayload>(bytes: &[u8]) -> Result<serde_json::Value, KpmError> {
+        with_payload_type!(self, T => {
             let v = T::decode_aper(bytes)?;
-            let text = rasn::jer::encode(&v)
-                .map_err(|e| KpmError::Encode { payload: T::NAME, detail: format!("JER: {e}") })?;
-            serde_json::from_str(&text).map_err(|e| KpmError::Encode { payload: T::NAME, detail: format!("JER: {e}") })
-        }
-        match self {
-            Self::RanFunctionDescription => go::<asn::E2SMKPMRANfunctionDescription>(bytes),
-            Self::EventTriggerDefinition => go::<asn::E2SMKPMEventTriggerDefinition>(bytes),
-            Self::ActionDefinition => go::<asn::E2SMKPMActionDefinition>(bytes),
-            Self::IndicationHeader => go::<asn::E2SMKPMIndicationHeader>(bytes),
-            Self::IndicationMessage => go::<asn::E2SMKPMIndicationMessage>(bytes),
-        }
+            let jer_err = |e: &dyn std::fmt::Display| KpmError::Encode { payload: T::NAME, detail: format!("JER: {e}") };
+            let text = rasn::jer::encode(&v).map_err(|e| jer_err(&e))?;
+            serde_json::from_str(&text).map_err(|e| jer_err(&e))
+        })
     }
 
     /// Decodes APER bytes and encodes the value again (byte-identity checks).
     pub fn reencode(self, bytes: &[u8]) -> Result<Vec<u8>, KpmError> {
-        fn go<T: KpmPayload>(bytes: &[u8]) -> Result<Vec<u8>, KpmError> {
-            T::decode_aper(bytes)?.encode_aper()
-        }
-        match self {
-            Self::RanFunctionDescription => go::<asn::E2SMKPMRANfunctionDescription>(bytes),
-            Self::EventTriggerDefinition => go::<asn::E2SMKPMEventTriggerDefinition>(bytes),
-            Self::ActionDefinition => go::<asn::E2SMKPMActionDefinition>(bytes),
-            Self::IndicationHeader => go::<asn::E2SMKPMIndicationHeader>(bytes),
-            Self::IndicationMessage => go::<asn::E2SMKPMIndicationMessage>(bytes),
-        }
+        with_payload_type!(self, T => T::decode_aper(bytes)?.encode_aper())
     }
 
     /// Encodes a JER view in APER (inverse of [`Self::decode_to_jer`]).
     pub fn encode_from_jer(self, jer: &serde_json::Value) -> Result<Vec<u8>, KpmError> {
-        fn go<T: KpmPayload>(jer: &serde_json::Value) -> Result<Vec<u8>, KpmError> {
+        with_payload_type!(self, T => {
             let v: T = rasn::jer::decode(&jer.to_string())
                 .map_err(|e| KpmError::Decode { payload: T::NAME, detail: format!("JER: {e}") })?;
             v.encode_aper()
-        }
-        match self {
-            Self::RanFunctionDescription => go::<asn::E2SMKPMRANfunctionDescription>(jer),
-            Self::EventTriggerDefinition => go::<asn::E2SMKPMEventTriggerDefinition>(jer),
-            Self::ActionDefinition => go::<asn::E2SMKPMActionDefinition>(jer),
-            Self::IndicationHeader => go::<asn::E2SMKPMIndicationHeader>(jer),
-            Self::IndicationMessage => go::<asn::E2SMKPMIndicationMessage>(jer),
-        }
+        })
     }
 }

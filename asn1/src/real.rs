@@ -24,24 +24,23 @@ pub enum RealError {
     BadDecimal(String),
 }
 
-/// `x · 2^exp` without intermediate overflow or underflow.
-fn ldexp(mut x: f64, mut exp: i64) -> f64 {
-    let step = 1000;
-    while exp > step {
-        x *= 2f64.powi(step as i32);
-        exp -= step;
-        if x.is_infinite() {
-            return x;
-        }
+/// `x · 2^exp` without intermediate overflow or underflow, in constant time
+/// whatever the exponent (a peer may send an 8-octet exponent).
+fn ldexp(x: f64, exp: i64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
     }
-    while exp < -step {
-        x *= 2f64.powi(-step as i32);
-        exp += step;
-        if x == 0.0 {
-            return x;
-        }
+    // |x| < 2^128 here, and f64 spans 2^-1074 ..< 2^1024: beyond ±2200 the
+    // result is certainly infinite or zero.
+    let exp = exp.clamp(-2200, 2200) as i32;
+    let mut y = x;
+    let mut rest = exp;
+    while rest != 0 {
+        let step = rest.clamp(-1000, 1000);
+        y *= 2f64.powi(step);
+        rest -= step;
     }
-    x * 2f64.powi(exp as i32)
+    y
 }
 
 /// Decodes X.690 REAL contents octets.
@@ -191,6 +190,11 @@ mod tests {
         assert_eq!(decode(&[0x83, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0]), Err(RealError::ExponentTooLong));
         assert_eq!(decode(&[0x44]), Err(RealError::UnknownSpecial(0x44)));
         assert!(matches!(decode(b"\x03abc"), Err(RealError::BadDecimal(_))));
+        // A zero mantissa with a huge exponent returns at once (fuzzing found
+        // the old loop ran for ~2^53 iterations), and so does a huge one.
+        assert_eq!(decode(&[0x83, 8, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00]), Ok(0.0));
+        assert_eq!(decode(&[0x83, 8, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]), Ok(f64::INFINITY));
+        assert_eq!(decode(&[0x83, 8, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x01]), Ok(0.0));
         // A huge mantissa does not panic either.
         assert!(decode(&[&[0x80u8, 0x00][..], &[0xFF; 40][..]].concat()).unwrap().is_finite());
     }
