@@ -10,7 +10,9 @@
 #   3. cargo test --workspace (unit, integration, doc tests; E2AP/KPM test
 #      vectors from ../shared/testvectors — required when CI=true)
 #   4. pycrate cross-check of the E2AP/KPM codec (independent APER codec)
-#   5. cargo-fuzz smoke run of every fuzz target
+#   5. kernel tier: real kernel SCTP (and later ESP) in user-mode Linux,
+#      tests/kernel/run.sh (installs user-mode-linux, kmod, iproute2)
+#   6. cargo-fuzz smoke run of every fuzz target
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -66,6 +68,10 @@ ok
 
 stage "independent codec cross-check: pycrate vs qsafe-asn1"
 python tests/conformance/pycrate_xcheck.py
+ok
+
+stage "kernel tier: user-mode Linux with kernel SCTP (tests/kernel/run.sh)"
+tests/kernel/run.sh
 ok
 
 FUZZ_SECONDS="${QSAFE_FUZZ_SECONDS:-30}"

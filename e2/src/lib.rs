@@ -1,0 +1,18 @@
+//! # qsafe-e2 — E2 transport and E2AP procedures
+//!
+//! * [`transport`]: the [`transport::E2Transport`] trait, kernel SCTP
+//!   (one-to-one associations, PPID 70, several streams, whole PDUs of any
+//!   size via MSG_EOR reassembly) and an in-memory pair for tests.
+//! * [`ric`] and [`node`]: E2AP procedures as sans-IO state machines for the
+//!   RIC role ([`ric::Ric`]) and the E2 node role ([`node::E2NodeAgent`]);
+//!   tokio drivers live at the edge. [`common`] holds what both share: the
+//!   [`Transmit`] output, [`RequestId`], [`E2NodeId`], plain views of RAN
+//!   functions and component configurations, and the bad-PDU handling
+//!   ([`ProtocolError`]).
+
+pub mod common;
+pub mod node;
+pub mod ric;
+pub mod transport;
+
+pub use common::{E2NodeId, ProtocolError, RequestId, Transmit};
