@@ -130,7 +130,11 @@ macro_rules! pdus {
             }
 
             /// The X.697 JER view of the whole PDU, open types opened — the same
-            /// JSON pycrate's `to_jer()` produces (modulo hex letter case).
+            /// JSON pycrate's `to_jer()` produces (modulo hex letter case) for
+            /// PDUs that use the IE tables' criticalities. Limit: an INTEGER
+            /// beyond 64 bits (possible in an extensible range such as
+            /// `TransactionID ::= INTEGER (0..255, ...)`) cannot be shown
+            /// (rasn's JER) and gives [`E2apError::Ie`]; APER carries it.
             pub fn to_jer(&self) -> Result<Value, E2apError> {
                 let value = match self { $( E2apPdu::$variant(m) => m.to_jer()?, )* };
                 let crit = match self.procedure_criticality() {
