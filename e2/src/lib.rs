@@ -5,12 +5,14 @@
 //!   size via MSG_EOR reassembly) and an in-memory pair for tests.
 //! * [`ric`] and [`node`]: E2AP procedures as sans-IO state machines for the
 //!   RIC role ([`ric::Ric`]) and the E2 node role ([`node::E2NodeAgent`]);
-//!   tokio drivers live at the edge. [`common`] holds what both share: the
+//!   tokio drivers live at the edge: [`driver`] ([`driver::RicServer`],
+//!   [`driver::NodeClient`]). [`common`] holds what both share: the
 //!   [`Transmit`] output, [`RequestId`], [`E2NodeId`], plain views of RAN
 //!   functions and component configurations, and the bad-PDU handling
 //!   ([`ProtocolError`]).
 
 pub mod common;
+pub mod driver;
 pub mod node;
 pub mod ric;
 pub mod transport;
