@@ -26,17 +26,8 @@ if ! command -v cargo >/dev/null; then
   exit 1
 fi
 echo "rust: $(rustc --version)"
-# need_apt PKG...: install the Debian packages that are not installed yet.
-apt_updated=""
-need_apt() {
-  local missing=() p
-  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  if [ -z "$apt_updated" ]; then echo "apt-get update"; $sudo apt-get update -qq; apt_updated=1; fi
-  echo "apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+# shellcheck source=lib/need-apt.sh
+source "$ROOT/scripts/lib/need-apt.sh"
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt python3 python3-venv python3-pip
 VENV="$ROOT/target/pyenv"
 if [ ! -x "$VENV/bin/python" ]; then

@@ -55,16 +55,8 @@ else
 fi
 
 # ---------------------------------------------------------------- prerequisites
-apt_updated=""
-need_apt() {
-  local missing=() p
-  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  if [ -z "$apt_updated" ]; then say "apt-get update"; $sudo apt-get update -qq; apt_updated=1; fi
-  say "apt-get install -y ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-}
+# shellcheck source=../../scripts/lib/need-apt.sh
+source "$ROOT/scripts/lib/need-apt.sh"
 need_apt user-mode-linux kmod iproute2 python3
 command -v linux.uml >/dev/null || die "linux.uml not found after installing user-mode-linux"
 UML_VER=$(linux.uml --version 2>/dev/null | head -n1 || true)
