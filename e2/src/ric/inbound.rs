@@ -236,16 +236,8 @@ impl Ric {
             }
             // A late answer: the subscription is being deleted already.
             Some(SubscriptionState::Deleting { .. }) => {}
-            Some(SubscriptionState::Established) => self.protocol_error(
-                a,
-                stream,
-                ProtocolError::not_compatible(&m.into(), format!("subscription {id} is already established")),
-            ),
-            None => self.protocol_error(
-                a,
-                stream,
-                ProtocolError::request_id_unknown(&m.into(), format!("no subscription request {id}")),
-            ),
+            Some(SubscriptionState::Established) => self.unexpected_subscription_answer(a, stream, m.into(), id, true),
+            None => self.unexpected_subscription_answer(a, stream, m.into(), id, false),
         }
     }
 
@@ -265,17 +257,28 @@ impl Ric {
                 }
             }
             Some(SubscriptionState::Deleting { .. }) => {}
-            Some(SubscriptionState::Established) => self.protocol_error(
-                a,
-                stream,
-                ProtocolError::not_compatible(&m.into(), format!("subscription {id} is already established")),
-            ),
-            None => self.protocol_error(
-                a,
-                stream,
-                ProtocolError::request_id_unknown(&m.into(), format!("no subscription request {id}")),
-            ),
+            Some(SubscriptionState::Established) => self.unexpected_subscription_answer(a, stream, m.into(), id, true),
+            None => self.unexpected_subscription_answer(a, stream, m.into(), id, false),
         }
+    }
+
+    /// A RIC SUBSCRIPTION RESPONSE/FAILURE that answers nothing pending: for
+    /// an established subscription it is not compatible with the state, for
+    /// an unknown request id the id is unknown.
+    fn unexpected_subscription_answer(
+        &mut self,
+        a: AssociationId,
+        stream: u16,
+        pdu: E2apPdu,
+        id: RequestId,
+        established: bool,
+    ) {
+        let error = if established {
+            ProtocolError::not_compatible(&pdu, format!("subscription {id} is already established"))
+        } else {
+            ProtocolError::request_id_unknown(&pdu, format!("no subscription request {id}"))
+        };
+        self.protocol_error(a, stream, error);
     }
 
     fn on_delete_response(&mut self, a: AssociationId, stream: u16, m: RicSubscriptionDeleteResponse) {
