@@ -39,7 +39,8 @@ fn spawn_node(ric: &RicHandle, n: u32, per_sub: u64, pace: Option<Duration>) -> 
     );
     config.subscription_policy = SubscriptionPolicy::AdmitAll;
     let mut client = NodeClient::spawn(config, MemoryConnector { ric: ric.clone() }, NodeOptions::default())?;
-    let traffic = KpmTraffic::new(&["DRB.UEThpDl"], 1000, 0)?;
+    let size = std::env::var("QSAFE_INDICATION_SIZE").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let traffic = KpmTraffic::new(&["DRB.UEThpDl"], 1000, size)?;
     tokio::spawn(async move {
         let mut seq = 0u64;
         while let Some(ev) = client.events.recv().await {

@@ -28,8 +28,10 @@
 //!   gracefully, the server sees `Shutdown`, the driver `Down
 //!   { ShutdownComplete }`; association 3: the server aborts, the driver sees
 //!   `Down { CommLost }`.
-//! * `throughput`: the driver sends 1 KiB PDUs as fast as it can for
-//!   `--seconds`; the server counts them and prints PDUs/s.
+//! * `throughput`: the driver sends `--pdu-size` PDUs (default 1 KiB) as
+//!   fast as it can for `--seconds`; the server counts them and prints
+//!   PDUs/s, failing below `--min-rate` (both ends use the library's default
+//!   `SctpOptions`, unlike the other tests' 4 MiB buffers).
 //!
 //! Build: `cargo build --release -p qsafe-e2 --example sctp_check`.
 
@@ -61,6 +63,9 @@ enum Cmd {
         /// Give up after this many seconds.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
+        /// Throughput: fail below this many PDUs/s.
+        #[arg(long, default_value_t = 0.0)]
+        min_rate: f64,
     },
     /// Client side: connect (retrying until the server listens), drive, check.
     Drive {
@@ -76,6 +81,9 @@ enum Cmd {
         /// Duration of the throughput run.
         #[arg(long, default_value_t = 3.0)]
         seconds: f64,
+        /// PDU size of the throughput run (bytes).
+        #[arg(long, default_value_t = 1024)]
+        pdu_size: usize,
     },
 }
 
@@ -398,14 +406,14 @@ async fn serve_updown(l: &SctpListener) -> R<()> {
 }
 
 async fn drive_updown(connect: SocketAddr, deadline: Duration) -> R<()> {
-    let mut a = dial(connect, deadline).await?;
+    let mut a = dial(connect, deadline, opts()).await?;
     up(&mut a, "drive").await?;
     a.send(0, Bytes::from_static(b"hello")).await.map_err(send_err)?;
     frame(&mut a, "hello-ack").await?;
     a.abort().map_err(|e| e.to_string())?;
     println!("[drive] association 1: aborted");
 
-    let mut a = dial(connect, deadline).await?;
+    let mut a = dial(connect, deadline, opts()).await?;
     up(&mut a, "drive").await?;
     a.shutdown().map_err(|e| e.to_string())?;
     match event(&mut a, "Down").await? {
@@ -416,7 +424,7 @@ async fn drive_updown(connect: SocketAddr, deadline: Duration) -> R<()> {
     }
     ends(&mut a).await?;
 
-    let mut a = dial(connect, deadline).await?;
+    let mut a = dial(connect, deadline, opts()).await?;
     up(&mut a, "drive").await?;
     a.send(0, Bytes::from_static(b"abort-me")).await.map_err(send_err)?;
     match event(&mut a, "Down after the server's abort").await? {
@@ -435,48 +443,60 @@ async fn drive_updown(connect: SocketAddr, deadline: Duration) -> R<()> {
 
 // ---------------------------------------------------------------- throughput
 
-const PDU: usize = 1024;
 const END_PPID: u32 = 0xE2E2;
 
-async fn serve_throughput(mut a: SctpAssociation) -> R<()> {
+/// Counts equal-sized PDUs until the driver's end marker; prints the rate.
+async fn serve_throughput(mut a: SctpAssociation, min_rate: f64) -> R<()> {
     up(&mut a, "serve").await?;
     let mut n = 0u64;
     let mut first = None;
+    let mut size = None;
     loop {
         let f = frame(&mut a, "a PDU").await?;
         if f.ppid == END_PPID {
             let sent = u64::from_be_bytes(f.payload[..].try_into().map_err(|_| "bad end marker".to_string())?);
             let dt = first.map(|t: Instant| t.elapsed()).unwrap_or_default().as_secs_f64().max(1e-9);
             ensure!(sent == n, "driver sent {sent} PDUs, {n} arrived");
+            let size = size.unwrap_or(0);
             let rate = n as f64 / dt;
             println!(
-                "[serve] {n} PDUs of {PDU} B in {dt:.2} s on one association: {rate:.0} PDUs/s ({:.1} MiB/s)",
-                rate * PDU as f64 / f64::from(1 << 20)
+                "[serve] {n} PDUs of {size} B in {dt:.2} s on one association: {rate:.0} PDUs/s ({:.1} MiB/s)",
+                rate * size as f64 / f64::from(1 << 20)
             );
-            println!("METRIC sctp_1KiB_pdus_per_s={rate:.0}");
+            println!("METRIC sctp_{}_pdus_per_s={rate:.0}", size_label(size));
             a.send(0, Bytes::copy_from_slice(&n.to_be_bytes())).await.map_err(send_err)?;
+            if rate < min_rate {
+                return Err(format!("{rate:.0} PDUs/s is below --min-rate {min_rate}"));
+            }
             return Ok(());
         }
-        ensure!(f.payload.len() == PDU && f.ppid == E2AP_PPID, "PDU of {} bytes, PPID {}", f.payload.len(), f.ppid);
+        let len = f.payload.len();
+        ensure!(*size.get_or_insert(len) == len && f.ppid == E2AP_PPID, "PDU of {len} bytes, PPID {}", f.ppid);
         first.get_or_insert_with(Instant::now);
         n += 1;
     }
 }
 
-async fn drive_throughput(mut a: SctpAssociation, seconds: f64) -> R<()> {
+/// "1KiB", "64KiB", or the byte count.
+fn size_label(size: usize) -> String {
+    if size >= 1024 && size.is_multiple_of(1024) { format!("{}KiB", size / 1024) } else { format!("{size}B") }
+}
+
+async fn drive_throughput(mut a: SctpAssociation, seconds: f64, pdu_size: usize) -> R<()> {
     up(&mut a, "drive").await?;
-    let pdu = Bytes::from(vec![0xA5u8; PDU]);
+    let pdu = Bytes::from(vec![0xA5u8; pdu_size.clamp(1, 1 << 20)]);
     let t0 = Instant::now();
     let run = Duration::from_secs_f64(seconds.clamp(0.1, 600.0));
+    let batch = (256 * 1024 / pdu.len()).clamp(1, 256) as u64;
     let mut n = 0u64;
     while t0.elapsed() < run {
-        for _ in 0..256 {
+        for _ in 0..batch {
             a.send(0, pdu.clone()).await.map_err(send_err)?;
         }
-        n += 256;
+        n += batch;
     }
     let dt = t0.elapsed().as_secs_f64();
-    println!("[drive] sent {n} PDUs in {dt:.2} s ({:.0} PDUs/s offered)", n as f64 / dt);
+    println!("[drive] sent {n} PDUs of {} B in {dt:.2} s ({:.0} PDUs/s offered)", pdu.len(), n as f64 / dt);
     a.send_frame(E2Frame { stream: 0, ppid: END_PPID, payload: Bytes::copy_from_slice(&n.to_be_bytes()) })
         .await
         .map_err(send_err)?;
@@ -494,12 +514,13 @@ async fn accept(l: &SctpListener) -> R<SctpAssociation> {
     }
 }
 
-async fn dial(connect: SocketAddr, deadline: Duration) -> R<SctpAssociation> {
-    SctpAssociation::connect_with_retry(connect, opts(), deadline).await.map_err(|e| format!("connect: {e}"))
+async fn dial(connect: SocketAddr, deadline: Duration, options: SctpOptions) -> R<SctpAssociation> {
+    SctpAssociation::connect_with_retry(connect, options, deadline).await.map_err(|e| format!("connect: {e}"))
 }
 
-async fn serve(test: Test, listen: SocketAddr) -> R<()> {
-    let l = SctpListener::bind(listen, opts()).await.map_err(|e| format!("listen: {e}"))?;
+async fn serve(test: Test, listen: SocketAddr, min_rate: f64) -> R<()> {
+    let options = if test == Test::Throughput { SctpOptions::default() } else { opts() };
+    let l = SctpListener::bind(listen, options).await.map_err(|e| format!("listen: {e}"))?;
     println!("[serve] listening on {}", l.local_addr());
     match test {
         Test::Updown => serve_updown(&l).await,
@@ -509,23 +530,24 @@ async fn serve(test: Test, listen: SocketAddr) -> R<()> {
                 Test::LargePdus => serve_large(a).await,
                 Test::Streams => serve_streams(a).await,
                 Test::Echo => serve_echo(a, listen).await,
-                Test::Throughput => serve_throughput(a).await,
+                Test::Throughput => serve_throughput(a, min_rate).await,
                 Test::Updown => Ok(()),
             }
         }
     }
 }
 
-async fn drive(test: Test, connect: SocketAddr, deadline: Duration, seconds: f64) -> R<()> {
+async fn drive(test: Test, connect: SocketAddr, deadline: Duration, seconds: f64, pdu_size: usize) -> R<()> {
     if test == Test::Updown {
         return drive_updown(connect, deadline).await;
     }
-    let a = dial(connect, deadline).await?;
+    let options = if test == Test::Throughput { SctpOptions::default() } else { opts() };
+    let a = dial(connect, deadline, options).await?;
     match test {
         Test::LargePdus => drive_large(a).await,
         Test::Streams => drive_streams(a).await,
         Test::Echo => drive_echo(a, connect).await,
-        Test::Throughput => drive_throughput(a, seconds).await,
+        Test::Throughput => drive_throughput(a, seconds, pdu_size).await,
         Test::Updown => Ok(()),
     }
 }
@@ -554,9 +576,9 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         let work = async {
             match cli.cmd {
-                Cmd::Serve { test, listen, .. } => serve(test, listen).await,
-                Cmd::Drive { test, connect, deadline, seconds, .. } => {
-                    drive(test, connect, Duration::from_secs(deadline), seconds).await
+                Cmd::Serve { test, listen, min_rate, .. } => serve(test, listen, min_rate).await,
+                Cmd::Drive { test, connect, deadline, seconds, pdu_size, .. } => {
+                    drive(test, connect, Duration::from_secs(deadline), seconds, pdu_size).await
                 }
             }
         };
