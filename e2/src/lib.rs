@@ -10,9 +10,13 @@
 //!   [`Transmit`] output, [`RequestId`], [`E2NodeId`], plain views of RAN
 //!   functions and component configurations, and the bad-PDU handling
 //!   ([`ProtocolError`]).
+//! * [`back_to_back`]: a set-up RIC and node joined with no transport, for
+//!   benches, profiling and fuzzing.
 
+pub mod back_to_back;
 pub mod common;
 pub mod driver;
+pub mod fuzzing;
 pub mod node;
 pub mod ric;
 pub mod transport;

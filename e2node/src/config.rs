@@ -2,12 +2,12 @@
 //! [`Settings`]. Precedence: command-line flag > `QSAFE_E2NODE_*`
 //! environment variable > `--config` file > built-in default.
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use qsafe_e2::transport::DEFAULT_E2_PORT;
+use qsafe_e2::transport::resolve_e2_address;
 use serde::Deserialize;
 
 const EXAMPLES: &str = "\
@@ -232,23 +232,7 @@ pub struct Settings {
 
 /// Resolves `ADDR` / `ADDR:PORT` (IPv4, IPv6 with or without brackets, host names).
 pub fn parse_ric(s: &str) -> Result<SocketAddr, ConfigError> {
-    let s = s.trim();
-    if let Ok(a) = s.parse::<SocketAddr>() {
-        return Ok(a);
-    }
-    let bare = s.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(s);
-    if let Ok(ip) = bare.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, DEFAULT_E2_PORT));
-    }
-    let with_port = if s.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
-        s.to_string()
-    } else {
-        format!("{s}:{DEFAULT_E2_PORT}")
-    };
-    match with_port.to_socket_addrs() {
-        Ok(mut addrs) => addrs.next().ok_or_else(|| invalid("--ric", format!("{s:?} resolves to no address"))),
-        Err(e) => Err(invalid("--ric", format!("{s:?} is not IPv4/IPv6[:port] and does not resolve: {e}"))),
-    }
+    resolve_e2_address(s).map_err(|why| invalid("--ric", why))
 }
 
 fn seconds(what: &'static str, v: f64) -> Result<Duration, ConfigError> {

@@ -92,25 +92,31 @@ impl ComponentConfig {
 
     /// Reads a received addition item.
     pub fn from_addition(item: &asn::E2nodeComponentConfigAdditionItem) -> Self {
-        Self {
-            key: ComponentKey {
-                interface_type: item.e2node_component_interface_type,
-                component_id: item.e2node_component_id.clone(),
-            },
-            request_part: Bytes::from(item.e2node_component_configuration.e2node_component_request_part.clone()),
-            response_part: Bytes::from(item.e2node_component_configuration.e2node_component_response_part.clone()),
-        }
+        Self::from_item(
+            item.e2node_component_interface_type,
+            &item.e2node_component_id,
+            &item.e2node_component_configuration,
+        )
     }
 
     /// Reads a received update item.
     pub fn from_update(item: &asn::E2nodeComponentConfigUpdateItem) -> Self {
+        Self::from_item(
+            item.e2node_component_interface_type,
+            &item.e2node_component_id,
+            &item.e2node_component_configuration,
+        )
+    }
+
+    fn from_item(
+        interface_type: asn::E2nodeComponentInterfaceType,
+        component_id: &asn::E2nodeComponentID,
+        configuration: &asn::E2nodeComponentConfiguration,
+    ) -> Self {
         Self {
-            key: ComponentKey {
-                interface_type: item.e2node_component_interface_type,
-                component_id: item.e2node_component_id.clone(),
-            },
-            request_part: Bytes::from(item.e2node_component_configuration.e2node_component_request_part.clone()),
-            response_part: Bytes::from(item.e2node_component_configuration.e2node_component_response_part.clone()),
+            key: ComponentKey { interface_type, component_id: component_id.clone() },
+            request_part: Bytes::from(configuration.e2node_component_request_part.clone()),
+            response_part: Bytes::from(configuration.e2node_component_response_part.clone()),
         }
     }
 

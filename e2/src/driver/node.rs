@@ -297,6 +297,7 @@ enum Exit {
     Stop,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flow {
     Continue,
     Drop,
@@ -318,6 +319,14 @@ impl State {
         while let Some(ev) = self.agent.poll_event() {
             let _ = self.events.send(NodeEvent::Agent(ev));
         }
+    }
+
+    /// A command (or the end of the command channel: `None`) received while
+    /// no association is up; `Flow::Stop` ends the driver.
+    fn command_while_disconnected(&mut self, cmd: Option<Command>) -> Flow {
+        let flow = cmd.map_or(Flow::Stop, |c| self.command(c));
+        self.drain_events();
+        flow
     }
 
     fn command(&mut self, cmd: Command) -> Flow {
@@ -382,11 +391,9 @@ async fn run<C: Connector>(
             let error = tokio::select! {
                 biased;
                 cmd = cmds.recv() => {
-                    match cmd.map(|c| st.command(c)) {
-                        None | Some(Flow::Stop) => break 'connect,
-                        _ => {}
+                    if st.command_while_disconnected(cmd) == Flow::Stop {
+                        break 'connect;
                     }
-                    st.drain_events();
                     continue;
                 }
                 r = connector.connect() => match r {
@@ -408,11 +415,9 @@ async fn run<C: Connector>(
                 tokio::select! {
                     biased;
                     cmd = cmds.recv() => {
-                        match cmd.map(|c| st.command(c)) {
-                            None | Some(Flow::Stop) => break 'connect,
-                            _ => {}
+                        if st.command_while_disconnected(cmd) == Flow::Stop {
+                            break 'connect;
                         }
-                        st.drain_events();
                     }
                     _ = &mut wake => break,
                 }

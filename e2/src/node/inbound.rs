@@ -95,21 +95,19 @@ impl E2NodeAgent {
 
     // ------------------------------------------------------------ E2 Setup
 
+    /// An answer whose transaction id matches no outstanding `procedure`.
+    fn no_such_transaction(&mut self, stream: u16, pdu: E2apPdu, procedure: &str) {
+        let detail = format!("no {procedure} with this transaction id is outstanding");
+        self.protocol_error(stream, ProtocolError::not_compatible(&pdu, detail));
+    }
+
     fn on_setup_response(&mut self, now: Instant, stream: u16, m: E2SetupResponse) {
         if !self.answers_setup(&m.transaction_id) {
-            let error = ProtocolError::not_compatible(&m.into(), "no E2 Setup with this transaction id is outstanding");
-            self.protocol_error(stream, error);
+            self.no_such_transaction(stream, m.into(), "E2 Setup");
             return;
         }
         self.end_setup_wait();
-        let accepted: Vec<u16> =
-            m.ran_functions_accepted.unwrap_or_default().iter().map(|f| f.ran_function_id.0).collect();
-        let rejected: Vec<RejectedFunction> = m
-            .ran_functions_rejected
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| RejectedFunction { id: r.ran_function_id.0, cause: r.cause })
-            .collect();
+        let (accepted, rejected) = function_outcome(m.ran_functions_accepted, m.ran_functions_rejected);
         self.accepted_functions = accepted.iter().copied().collect();
         self.state = SetupState::Established { ric_id: m.global_ric_id.clone(), since: now };
         self.events.push_back(Event::SetupComplete { ric_id: m.global_ric_id, accepted, rejected });
@@ -117,8 +115,7 @@ impl E2NodeAgent {
 
     fn on_setup_failure(&mut self, now: Instant, stream: u16, m: E2SetupFailure) {
         if !self.answers_setup(&m.transaction_id) {
-            let error = ProtocolError::not_compatible(&m.into(), "no E2 Setup with this transaction id is outstanding");
-            self.protocol_error(stream, error);
+            self.no_such_transaction(stream, m.into(), "E2 Setup");
             return;
         }
         self.end_setup_wait();
@@ -280,9 +277,7 @@ impl E2NodeAgent {
                 self.events.push_back(Event::ResetCompleted);
             }
             _ => {
-                let error =
-                    ProtocolError::not_compatible(&m.into(), "no reset with this transaction id is outstanding");
-                self.protocol_error(stream, error);
+                self.no_such_transaction(stream, m.into(), "reset");
             }
         }
     }
@@ -351,19 +346,10 @@ impl E2NodeAgent {
 
     fn on_service_update_ack(&mut self, stream: u16, m: RicServiceUpdateAcknowledge) {
         let Some(deleted) = self.take_service_update(&m.transaction_id) else {
-            let error =
-                ProtocolError::not_compatible(&m.into(), "no service update with this transaction id is outstanding");
-            self.protocol_error(stream, error);
+            self.no_such_transaction(stream, m.into(), "service update");
             return;
         };
-        let accepted: Vec<u16> =
-            m.ran_functions_accepted.unwrap_or_default().iter().map(|f| f.ran_function_id.0).collect();
-        let rejected: Vec<RejectedFunction> = m
-            .ran_functions_rejected
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| RejectedFunction { id: r.ran_function_id.0, cause: r.cause })
-            .collect();
+        let (accepted, rejected) = function_outcome(m.ran_functions_accepted, m.ran_functions_rejected);
         for id in &deleted {
             self.accepted_functions.remove(id);
         }
@@ -376,9 +362,7 @@ impl E2NodeAgent {
 
     fn on_service_update_failure(&mut self, stream: u16, m: RicServiceUpdateFailure) {
         if self.take_service_update(&m.transaction_id).is_none() {
-            let error =
-                ProtocolError::not_compatible(&m.into(), "no service update with this transaction id is outstanding");
-            self.protocol_error(stream, error);
+            self.no_such_transaction(stream, m.into(), "service update");
             return;
         }
         self.events
@@ -401,11 +385,7 @@ impl E2NodeAgent {
 
     fn on_configuration_ack(&mut self, stream: u16, m: E2NodeConfigurationUpdateAcknowledge) {
         if !self.take_configuration_update(&m.transaction_id) {
-            let error = ProtocolError::not_compatible(
-                &m.into(),
-                "no configuration update with this transaction id is outstanding",
-            );
-            self.protocol_error(stream, error);
+            self.no_such_transaction(stream, m.into(), "configuration update");
             return;
         }
         let mut outcomes = Vec::new();
@@ -435,11 +415,7 @@ impl E2NodeAgent {
 
     fn on_configuration_failure(&mut self, stream: u16, m: E2NodeConfigurationUpdateFailure) {
         if !self.take_configuration_update(&m.transaction_id) {
-            let error = ProtocolError::not_compatible(
-                &m.into(),
-                "no configuration update with this transaction id is outstanding",
-            );
-            self.protocol_error(stream, error);
+            self.no_such_transaction(stream, m.into(), "configuration update");
             return;
         }
         self.events.push_back(Event::ConfigurationUpdateFailed {
@@ -447,4 +423,19 @@ impl E2NodeAgent {
             time_to_wait: m.time_to_wait.map(time_to_wait),
         });
     }
+}
+
+/// The RAN function ids a RIC accepted and the ones it rejected (with their
+/// causes), from an E2 SETUP RESPONSE or a RIC SERVICE UPDATE ACKNOWLEDGE.
+fn function_outcome(
+    accepted: Option<Vec<asn::RANfunctionIDItem>>,
+    rejected: Option<Vec<asn::RANfunctionIDcauseItem>>,
+) -> (Vec<u16>, Vec<RejectedFunction>) {
+    let accepted = accepted.unwrap_or_default().iter().map(|f| f.ran_function_id.0).collect();
+    let rejected = rejected
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| RejectedFunction { id: r.ran_function_id.0, cause: r.cause })
+        .collect();
+    (accepted, rejected)
 }

@@ -281,6 +281,18 @@ impl Ric {
         self.protocol_error(a, stream, error);
     }
 
+    /// A RIC SUBSCRIPTION DELETE answer for `id` that matches no outstanding
+    /// delete: of a subscription that `exists` but is not being deleted, or
+    /// of none at all.
+    fn unexpected_delete_answer(&mut self, a: AssociationId, stream: u16, pdu: E2apPdu, id: RequestId, exists: bool) {
+        let error = if exists {
+            ProtocolError::not_compatible(&pdu, format!("no delete of {id} outstanding"))
+        } else {
+            ProtocolError::request_id_unknown(&pdu, format!("no subscription {id}"))
+        };
+        self.protocol_error(a, stream, error);
+    }
+
     fn on_delete_response(&mut self, a: AssociationId, stream: u16, m: RicSubscriptionDeleteResponse) {
         let id = RequestId::from(&m.ric_request_id);
         let state = self.own_subscription(a, id, m.ran_function_id.0).map(|s| s.state.clone());
@@ -291,16 +303,7 @@ impl Ric {
                     self.events.push_back(Event::SubscriptionDeleted { subscription: id, node: sub.node, reason });
                 }
             }
-            Some(_) => self.protocol_error(
-                a,
-                stream,
-                ProtocolError::not_compatible(&m.into(), format!("no delete of {id} outstanding")),
-            ),
-            None => self.protocol_error(
-                a,
-                stream,
-                ProtocolError::request_id_unknown(&m.into(), format!("no subscription {id}")),
-            ),
+            other => self.unexpected_delete_answer(a, stream, m.into(), id, other.is_some()),
         }
     }
 
@@ -333,16 +336,7 @@ impl Ric {
                     }
                 }
             }
-            Some(_) => self.protocol_error(
-                a,
-                stream,
-                ProtocolError::not_compatible(&m.into(), format!("no delete of {id} outstanding")),
-            ),
-            None => self.protocol_error(
-                a,
-                stream,
-                ProtocolError::request_id_unknown(&m.into(), format!("no subscription {id}")),
-            ),
+            other => self.unexpected_delete_answer(a, stream, m.into(), id, other.is_some()),
         }
     }
 

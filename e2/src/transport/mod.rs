@@ -61,7 +61,7 @@ mod error;
 pub mod memory;
 pub mod sctp;
 mod sys;
-mod wire;
+pub(crate) mod wire;
 
 use std::fmt;
 use std::future::Future;
@@ -76,6 +76,30 @@ pub const E2AP_PPID: u32 = 70;
 
 /// Default E2 port (FlexRIC, srsRAN, OSC e2sim; the RIC-side listener).
 pub const DEFAULT_E2_PORT: u16 = 36421;
+
+/// Resolves an E2 address as operators write it: `ADDR` or `ADDR:PORT`,
+/// IPv4, IPv6 with or without brackets, or a host name; the port defaults to
+/// [`DEFAULT_E2_PORT`]. The error says what was expected.
+pub fn resolve_e2_address(s: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+    let s = s.trim();
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let bare = s.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(s);
+    if let Ok(ip) = bare.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, DEFAULT_E2_PORT));
+    }
+    let with_port = if s.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        s.to_string()
+    } else {
+        format!("{s}:{DEFAULT_E2_PORT}")
+    };
+    match with_port.to_socket_addrs() {
+        Ok(mut addrs) => addrs.next().ok_or_else(|| format!("{s:?} resolves to no address")),
+        Err(e) => Err(format!("{s:?} is not IPv4/IPv6[:port] and does not resolve: {e}")),
+    }
+}
 
 /// The port the OSC near-RT RIC E2 termination listens on in its deployments.
 pub const OSC_E2T_PORT: u16 = 36422;
