@@ -1,24 +1,26 @@
 #!/usr/bin/env bash
-# Runs the qsafe-asn1 cargo-fuzz targets (asn1/fuzz/) for a fixed time each.
+# Runs the project's cargo-fuzz targets for a fixed time each.
 #
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 #
 #   SECONDS_PER_TARGET  default 60
-#   TARGET              default: every target (e2ap_pdu_decode kpm_decode real_decode)
+#   TARGET              CRATE_DIR:TARGET (e.g. asn1:e2ap_pdu_decode, e2:sctp_wire)
+#                       or a bare target name; default: every target of every
+#                       fuzz crate (each */fuzz/ directory: asn1, e2, qkd, ...)
 #
-# Each target starts from its committed seeds (asn1/fuzz/seeds/<target>/) and
-# past findings (asn1/fuzz/regressions/<target>/), both read-only, plus a
-# scratch corpus (asn1/fuzz/corpus/<target>/, git-ignored, kept between runs
-# so coverage accumulates). A regression input that still fails makes the
-# run fail at once. Exits non-zero as soon as a
-# target crashes, panics, fails an assertion, times out or runs out of
-# memory, and prints the reproducer path under asn1/fuzz/artifacts/<target>/.
+# Each target starts from its committed seeds (<crate>/fuzz/seeds/<target>/)
+# and past findings (<crate>/fuzz/regressions/<target>/), both read-only, plus
+# a scratch corpus (<crate>/fuzz/corpus/<target>/, git-ignored, kept between
+# runs so coverage accumulates). A regression input that still fails makes
+# the run fail at once. Exits non-zero as soon as a target crashes, panics,
+# fails an assertion, times out or runs out of memory, and prints the
+# reproducer path under <crate>/fuzz/artifacts/<target>/.
 #
 # Environment:
 #   FUZZ_SANITIZER  sanitizer for cargo fuzz (default: address; "none" is ~2x faster)
 #   FUZZ_ARGS       extra libFuzzer flags, e.g. "-max_len=20000"
-#   FUZZ_FEATURES   cargo features of the fuzz crate, e.g. "skip-known-bugs"
-#                   (skip inputs of already reported, still unfixed bugs)
+#   FUZZ_FEATURES   cargo features of the fuzz crates, e.g. "skip-known-bugs"
+#                   (asn1: skip inputs of already reported, still unfixed bugs)
 #
 # cargo-fuzz needs nightly-only rustc flags (-Z sanitizer, coverage passes).
 # Only stable Rust is installed here, so RUSTC_BOOTSTRAP=1 unlocks them.
@@ -30,13 +32,29 @@ if ! [[ "$SECS" =~ ^[0-9]+$ ]] || [ "$SECS" -lt 1 ]; then
     echo "usage: $0 [SECONDS_PER_TARGET] [TARGET...]" >&2
     exit 2
 fi
-TARGETS=("$@")
-if [ ${#TARGETS[@]} -eq 0 ]; then
-    TARGETS=(e2ap_pdu_decode kpm_decode real_decode)
-fi
-
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-FUZZ_DIR="$ROOT/asn1/fuzz"
+
+# Every "crate:target" pair: the [[bin]] names of each */fuzz/Cargo.toml.
+all_targets() {
+    local toml crate
+    for toml in "$ROOT"/*/fuzz/Cargo.toml; do
+        crate="$(basename "$(dirname "$(dirname "$toml")")")"
+        sed -n '/^\[\[bin\]\]/,/^name/ s/^name *= *"\(.*\)"/\1/p' "$toml" | sed "s/^/$crate:/"
+    done
+}
+mapfile -t ALL < <(all_targets)
+TARGETS=()
+if [ $# -eq 0 ]; then
+    TARGETS=("${ALL[@]}")
+else
+    for want in "$@"; do
+        found=""
+        for t in "${ALL[@]}"; do
+            if [ "$t" = "$want" ] || [ "${t#*:}" = "$want" ]; then TARGETS+=("$t"); found=1; fi
+        done
+        [ -n "$found" ] || { echo "no fuzz target $want; known: ${ALL[*]}" >&2; exit 2; }
+    done
+fi
 SANITIZER="${FUZZ_SANITIZER:-address}"
 export RUSTC_BOOTSTRAP=1
 export CARGO_TERM_PROGRESS_WHEN=never
@@ -50,21 +68,28 @@ fi
 say "$(cargo fuzz --version), $(rustc --version), sanitizer=$SANITIZER, debug assertions on"
 
 # Same build flags for build and run, so `run` does not rebuild.
-BUILD_FLAGS=(--fuzz-dir "$FUZZ_DIR" --debug-assertions --sanitizer "$SANITIZER")
-if [ -n "${FUZZ_FEATURES:-}" ]; then
-    BUILD_FLAGS+=(--features "$FUZZ_FEATURES")
-    say "fuzz crate features: $FUZZ_FEATURES"
-fi
+flags_for() { # CRATE -> BUILD_FLAGS
+    # One target directory for every fuzz crate: they share most dependencies
+    # (rasn, rustls, aws-lc), which then build once.
+    BUILD_FLAGS=(--fuzz-dir "$ROOT/$1/fuzz" --target-dir "$ROOT/target/fuzz" --debug-assertions --sanitizer "$SANITIZER")
+    if [ -n "${FUZZ_FEATURES:-}" ] && grep -q "^\[features\]" "$ROOT/$1/fuzz/Cargo.toml"; then
+        BUILD_FLAGS+=(--features "$FUZZ_FEATURES")
+    fi
+}
 
 say "building targets: ${TARGETS[*]}"
-for t in "${TARGETS[@]}"; do
-    cargo fuzz build "${BUILD_FLAGS[@]}" "$t"
+for ct in "${TARGETS[@]}"; do
+    flags_for "${ct%%:*}"
+    cargo fuzz build "${BUILD_FLAGS[@]}" "${ct#*:}"
 done
 
 LOG_DIR="$(mktemp -d -t qsafe-fuzz.XXXXXX)"
 
 status=0
-for t in "${TARGETS[@]}"; do
+for ct in "${TARGETS[@]}"; do
+    crate="${ct%%:*}" t="${ct#*:}"
+    FUZZ_DIR="$ROOT/$crate/fuzz"
+    flags_for "$crate"
     corpus="$FUZZ_DIR/corpus/$t"
     mkdir -p "$corpus"
     inputs=("$corpus")
@@ -72,11 +97,11 @@ for t in "${TARGETS[@]}"; do
         if [ -d "$FUZZ_DIR/$extra/$t" ]; then
             inputs+=("$FUZZ_DIR/$extra/$t")
         elif [ "$extra" = seeds ]; then
-            say "warning: no seed directory asn1/fuzz/seeds/$t (regenerate: cargo run --manifest-path asn1/fuzz/Cargo.toml --example make_seeds)"
+            say "warning: no seed directory $crate/fuzz/seeds/$t (regenerate: cargo run --manifest-path $crate/fuzz/Cargo.toml --example make_seeds)"
         fi
     done
-    say "running $t for ${SECS}s (inputs: ${inputs[*]#"$ROOT"/})"
-    log="$LOG_DIR/$t.log"
+    say "running $ct for ${SECS}s (inputs: ${inputs[*]#"$ROOT"/})"
+    log="$LOG_DIR/$crate-$t.log"
     set +e
     # shellcheck disable=SC2086 # FUZZ_ARGS is a list of flags
     cargo fuzz run "${BUILD_FLAGS[@]}" "$t" "${inputs[@]}" -- \
@@ -87,19 +112,19 @@ for t in "${TARGETS[@]}"; do
     if [ "$rc" -ne 0 ]; then
         status=1
         artifact="$(grep -oE 'Test unit written to [^ ]+' "$log" | tail -1 | sed 's/^Test unit written to //')"
-        say "FAILED: $t exited with status $rc"
+        say "FAILED: $ct exited with status $rc"
         # The panic message / sanitizer report, then the failing input.
         grep -E -A3 'panicked at|ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)' "$log" | head -n 24 | sed 's/^/    /'
         grep -E -A3 '^MS: [0-9]+ ' "$log" | tail -n 4 | sed 's/^/    /'
         say "full libFuzzer output: $log"
         if [ -n "$artifact" ]; then
             say "reproducer: $artifact"
-            say "  replay:   RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir asn1/fuzz -a $t $artifact"
-            say "  minimise: RUSTC_BOOTSTRAP=1 cargo fuzz tmin --fuzz-dir asn1/fuzz -a $t $artifact"
+            say "  replay:   RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir $crate/fuzz -a $t $artifact"
+            say "  minimise: RUSTC_BOOTSTRAP=1 cargo fuzz tmin --fuzz-dir $crate/fuzz -a $t $artifact"
         fi
         break
     fi
-    say "$t: ok ($(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 | sed -E 's/[[:space:]]+/ /g'))"
+    say "$ct: ok ($(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 | sed -E 's/[[:space:]]+/ /g'))"
 done
 
 if [ "$status" -eq 0 ]; then

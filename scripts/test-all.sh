@@ -9,7 +9,8 @@
 #   2. cargo fmt --check and cargo clippy -D warnings
 #   3. cargo test --workspace (unit, integration, doc tests; E2AP/KPM test
 #      vectors from ../shared/testvectors — required when CI=true)
-#   4. pycrate cross-check of the E2AP/KPM codec (independent APER codec)
+#   4. independent implementations: pycrate (E2AP/KPM APER), pyca/cryptography
+#      (X.509, ML-DSA, ML-KEM), Python ETSI GS QKD 014 clients and curl
 #   5. kernel tier: real kernel SCTP (and later ESP) in user-mode Linux,
 #      tests/kernel/run.sh (installs user-mode-linux, kmod, iproute2)
 #   6. cargo-fuzz smoke run of every fuzz target
@@ -34,12 +35,15 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "python venv: creating $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import pycrate_asn1dir' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import pycrate_asn1dir, cryptography, qkdsec, etsi_qkd_014_client, requests' 2>/dev/null; then
   echo "pip install -r tests/requirements.txt (into $VENV)"
   "$VENV/bin/pip" install -q -r tests/requirements.txt
 fi
 export PATH="$VENV/bin:$PATH"
-echo "python: $(python --version), pycrate $(python -c 'import importlib.metadata as m; print(m.version("pycrate"))')"
+echo "python: $(python --version); $(python -c 'import importlib.metadata as m; print(", ".join(p + " " + m.version(p) for p in ("pycrate", "cryptography", "etsi-qkd-014-client", "qkdsec")))')"
+# liboqs (qsafe-pqc's optional `oqs` backend) builds with cmake and bindgen
+# (libclang); curl is one of the independent ETSI 014 clients.
+need_apt cmake libclang-dev curl
 if [ -n "${CI:-}" ]; then export QSAFE_REQUIRE_SHARED=1; fi
 if [ -d "$ROOT/../shared/testvectors" ]; then
   echo "test vectors: $ROOT/../shared/testvectors"
@@ -51,21 +55,33 @@ ok
 stage "format and lints: cargo fmt --check; cargo clippy --workspace --all-targets -D warnings"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy -p qsafe-pqc --features oqs --all-targets --quiet -- -D warnings
 ok
 
-stage "unit, integration and doc tests: cargo test --workspace"
+stage "unit, integration and doc tests: cargo test --workspace; qsafe-pqc with the liboqs backend"
 cargo test --workspace
+cargo test -p qsafe-pqc --features oqs
 ok
 
 stage "independent codec cross-check: pycrate vs qsafe-asn1"
 python tests/conformance/pycrate_xcheck.py
 ok
 
+stage "independent PQC stack: pyca/cryptography (OpenSSL) vs qsafe-pqc certificates, ML-DSA, ML-KEM"
+cargo run -q -p qsafe-pqc --example pqc_conformance -- write target/pqc-conformance
+python pqc/tests/conformance/pyca_check.py target/pqc-conformance
+ok
+
+stage "independent ETSI 014 clients: etsi-qkd-014-client, qkdsec (doctor), curl vs the KME model and qsafe-kme"
+cargo test -q -p qsafe-qkd --test conformance -- --ignored
+kme/tests/interop/run.sh
+ok
+
 stage "kernel tier: user-mode Linux with kernel SCTP (tests/kernel/run.sh)"
 tests/kernel/run.sh
 ok
 
-FUZZ_SECONDS="${QSAFE_FUZZ_SECONDS:-30}"
+FUZZ_SECONDS="${QSAFE_FUZZ_SECONDS:-15}"
 if [ "$FUZZ_SECONDS" != 0 ]; then
   stage "fuzz smoke run: ${FUZZ_SECONDS}s per target"
   scripts/fuzz.sh "$FUZZ_SECONDS"

@@ -197,7 +197,12 @@ mod tests {
     fn encoders_round_trip_through_the_parsers() {
         assert_eq!(
             parse_notification(&assoc_change(sac_state::COMM_LOST, 12, 3, 4)),
-            Ok(Notification::AssocChange { state: sac_state::COMM_LOST, error: 12, outbound_streams: 3, inbound_streams: 4 })
+            Ok(Notification::AssocChange {
+                state: sac_state::COMM_LOST,
+                error: 12,
+                outbound_streams: 3,
+                inbound_streams: 4
+            })
         );
         assert_eq!(parse_notification(&shutdown_event()), Ok(Notification::Shutdown));
         assert_eq!(

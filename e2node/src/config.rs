@@ -3,12 +3,15 @@
 //! environment variable > `--config` file > built-in default.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use qsafe_config::{invalid, read_toml, seconds};
 use qsafe_e2::transport::resolve_e2_address;
 use serde::Deserialize;
+
+pub use qsafe_config::ConfigError;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -165,39 +168,6 @@ struct FileConfig {
     duration: Option<f64>,
 }
 
-/// Why the settings are unusable.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// The config file could not be read.
-    #[error("cannot read config file {path}: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The config file is not valid TOML or has unknown keys / wrong types.
-    #[error("config file {path}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// The parser's message (with line and column).
-        message: String,
-    },
-    /// A setting is out of range.
-    #[error("invalid {what}: {why}")]
-    Invalid {
-        /// Which setting.
-        what: &'static str,
-        /// Why.
-        why: String,
-    },
-}
-
-fn invalid(what: &'static str, why: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { what, why: why.into() }
-}
-
 /// Bits of the emulated gNB ids.
 pub const GNB_ID_BITS: u8 = 28;
 
@@ -235,24 +205,11 @@ pub fn parse_ric(s: &str) -> Result<SocketAddr, ConfigError> {
     resolve_e2_address(s).map_err(|why| invalid("--ric", why))
 }
 
-fn seconds(what: &'static str, v: f64) -> Result<Duration, ConfigError> {
-    if v.is_finite() && v > 0.0 && v < 1e9 {
-        Ok(Duration::from_secs_f64(v))
-    } else {
-        Err(invalid(what, format!("{v}: expected a positive number of seconds")))
-    }
-}
-
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string().trim().into() })
-}
-
 impl Settings {
     /// Merges flags/environment (already in `cli`) over the config file over defaults, and checks.
     pub fn resolve(cli: Cli) -> Result<Self, ConfigError> {
         let file = match &cli.config {
-            Some(path) => read_file(path)?,
+            Some(path) => read_toml::<FileConfig>(path)?,
             None => FileConfig::default(),
         };
         let ric = cli.ric.or(file.ric).ok_or_else(|| {

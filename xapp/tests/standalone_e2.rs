@@ -46,7 +46,7 @@ fn other_function() -> RanFunction {
     RanFunction::new(3, 1, OTHER_OID, b"other".to_vec())
 }
 
-fn link<'a>(links: &'a [LinkView], n: u32) -> Option<&'a LinkView> {
+fn link(links: &[LinkView], n: u32) -> Option<&LinkView> {
     let name = gnb(n).to_string();
     links.iter().find(|l| l.node == name)
 }

@@ -104,8 +104,11 @@ fn kpm_indication() -> Res<(Vec<u8>, Vec<u8>)> {
     Ok((header, message))
 }
 
+/// PDUs as sent, in order.
+type Pdus = Vec<Vec<u8>>;
+
 /// Runs every procedure once; returns (node → RIC, RIC → node) PDUs.
-fn exchange() -> Res<(Vec<Vec<u8>>, Vec<Vec<u8>>)> {
+fn exchange() -> Res<(Pdus, Pdus)> {
     let now = Instant::now();
     let mut config = harness::node_config();
     config.subscription_policy = SubscriptionPolicy::Ask;
@@ -260,13 +263,14 @@ fn snake(name: &str) -> String {
 }
 
 fn notification_seeds() -> Vec<(&'static str, Vec<u8>, Notification)> {
-    let assoc = |state, error, o, i| Notification::AssocChange { state, error, outbound_streams: o, inbound_streams: i };
+    let assoc =
+        |state, error, o, i| Notification::AssocChange { state, error, outbound_streams: o, inbound_streams: i };
     // COMM_LOST, cause 12 (user abort), as recorded in a UML Linux 6.1
     // guest: sn_length 24, 4 bytes of sac_info (see transport/wire.rs).
     #[cfg(target_endian = "little")]
     let recorded = vec![
-        0x01, 0x80, 0x00, 0x00, 0x18, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00,
-        0x00, 0xaa, 0xbb, 0xcc, 0xdd,
+        0x01, 0x80, 0x00, 0x00, 0x18, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x04, 0x00,
+        0x00, 0x00, 0xaa, 0xbb, 0xcc, 0xdd,
     ];
     #[cfg(not(target_endian = "little"))]
     let recorded = fuzzing::assoc_change(sac_state::COMM_LOST, 12, 0, 0);
@@ -296,7 +300,10 @@ fn notification_seeds() -> Vec<(&'static str, Vec<u8>, Notification)> {
     ]
 }
 
-fn control_seeds() -> Vec<(&'static str, Vec<u8>, Option<(u16, u32)>)> {
+/// A control-data seed: name, bytes, and the `(stream, PPID)` it must parse to.
+type ControlSeed = (&'static str, Vec<u8>, Option<(u16, u32)>);
+
+fn control_seeds() -> Vec<ControlSeed> {
     let hdr = fuzzing::cmsg_header_len();
     let usz = std::mem::size_of::<usize>();
     // An unrelated control message (level 0, type 0, 4 bytes) in front.

@@ -54,10 +54,8 @@ pub fn node_id() -> E2NodeId {
 }
 
 pub fn node_config() -> E2NodeConfig {
-    let definition = kpm::ran_function_description(&["DRB.UEThpDl", "RRU.PrbUsedDl"])
-        .expect("kpm")
-        .encode_aper()
-        .expect("encode");
+    let definition =
+        kpm::ran_function_description(&["DRB.UEThpDl", "RRU.PrbUsedDl"]).expect("kpm").encode_aper().expect("encode");
     let mut c = E2NodeConfig::new(
         node_id(),
         vec![
@@ -239,8 +237,8 @@ pub fn exercise_ric(t: &mut RicUnderTest, input: &[u8]) {
         error_indications,
         "error_indications_sent disagrees with the Error Indications transmitted"
     );
-    if is_error_indication(input) {
-        assert_eq!(error_indications, 0, "the RIC answered an Error Indication with an Error Indication");
+    if error_indications > 0 {
+        assert!(!is_error_indication(input), "the RIC answered an Error Indication with an Error Indication");
     }
     let mut protocol_errors = 0u64;
     while let Some(ev) = t.ric.poll_event() {
@@ -318,8 +316,8 @@ pub fn exercise_node(t: &mut NodeUnderTest, input: &[u8]) {
         error_indications,
         "error_indications_sent disagrees with the Error Indications transmitted"
     );
-    if is_error_indication(input) {
-        assert_eq!(error_indications, 0, "the node answered an Error Indication with an Error Indication");
+    if error_indications > 0 {
+        assert!(!is_error_indication(input), "the node answered an Error Indication with an Error Indication");
     }
     let mut protocol_errors = 0u64;
     while let Some(ev) = t.node.poll_event() {
