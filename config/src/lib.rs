@@ -7,7 +7,10 @@
 //! file or the setting, and exit status 2. This crate holds the shared part
 //! so the operators see one behaviour: unknown keys in a file are errors
 //! (callers use `#[serde(deny_unknown_fields)]`), a file that does not parse
-//! names its line and column, durations are positive and finite.
+//! names its line and column, durations are positive and finite. The
+//! binaries also stop the same way ([`shutdown::StopSignals`]).
+
+pub mod shutdown;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

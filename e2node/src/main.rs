@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use qsafe_config::shutdown::StopSignals;
 use qsafe_e2node::config::{Cli, Settings};
 use qsafe_e2node::sim;
 use tracing_subscriber::EnvFilter;
@@ -30,30 +31,8 @@ fn main() -> ExitCode {
     };
     let duration = settings.duration;
     let summary = runtime.block_on(async move {
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            let term = async {
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(mut s) => {
-                        s.recv().await;
-                    }
-                    Err(_) => std::future::pending().await,
-                }
-            };
-            let timer = async {
-                match duration {
-                    Some(d) => tokio::time::sleep(d).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
-                _ = term => tracing::info!("SIGTERM: stopping"),
-                _ = timer => tracing::info!("--duration elapsed: stopping"),
-            }
-            let _ = stop_tx.send(true);
-        });
-        sim::run(settings, stop_rx).await
+        let stop = StopSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        sim::run(settings, stop.spawn(duration)).await
     });
     match summary {
         Ok(summary) => {

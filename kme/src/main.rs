@@ -1,5 +1,6 @@
 //! `qsafe-kme`: see the library docs and `qsafe-kme --help`.
 
+use qsafe_config::shutdown::StopSignals;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -71,7 +72,7 @@ fn serve(args: qsafe_kme::config::ServeArgs) -> ExitCode {
     };
     runtime.block_on(async move {
         // Handlers first: a signal that arrives once the ready line is out must stop us gracefully.
-        let signals = match Signals::install() {
+        let signals = match StopSignals::install() {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("qsafe-kme: error: cannot install signal handlers: {e}");
@@ -105,29 +106,9 @@ fn serve(args: qsafe_kme::config::ServeArgs) -> ExitCode {
             running.kme_id(Site::B),
             running.admin_addr()
         );
-        signals.wait().await;
+        signals.wait(None).await;
         running.shutdown().await;
         tracing::info!("stopped");
         ExitCode::SUCCESS
     })
-}
-
-/// SIGINT and SIGTERM, registered up front.
-struct Signals {
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn install() -> std::io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
-    }
-
-    async fn wait(mut self) {
-        tokio::select! {
-            _ = self.interrupt.recv() => tracing::info!("SIGINT: shutting down"),
-            _ = self.terminate.recv() => tracing::info!("SIGTERM: shutting down"),
-        }
-    }
 }

@@ -1,9 +1,9 @@
 //! `qsafe-xapp`: see the library docs and `qsafe-xapp --help`.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
+use qsafe_config::shutdown::StopSignals;
 use qsafe_xapp::config::{Cli, Settings};
 use qsafe_xapp::e2::E2Role;
 use tracing_subscriber::EnvFilter;
@@ -30,11 +30,10 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async move {
-        let mut e2 = E2Role::new(&settings.e2)?;
-        e2.serve_sctp(settings.e2.listen).await?;
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(stop_on_signal_or_timer(settings.duration, stop_tx));
-        Ok::<_, qsafe_xapp::e2::E2RoleError>(e2.run(stop_rx).await)
+        let stop = StopSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        let mut e2 = E2Role::new(&settings.e2).map_err(|e| e.to_string())?;
+        e2.serve_sctp(settings.e2.listen).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>(e2.run(stop.spawn(settings.duration)).await)
     });
     match result {
         Ok(summary) => match serde_json::to_string(&summary) {
@@ -52,27 +51,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-async fn stop_on_signal_or_timer(duration: Option<Duration>, stop: tokio::sync::watch::Sender<bool>) {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    let timer = async {
-        match duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("interrupted: stopping"),
-        _ = term => tracing::info!("SIGTERM: stopping"),
-        _ = timer => tracing::info!("--duration elapsed: stopping"),
-    }
-    let _ = stop.send(true);
 }
