@@ -32,6 +32,10 @@ fn main() {
     let kpm = compile(vec![common, kpm]);
     let kpm = copy_newtype_constraints_to_extension_fields(kpm, &["distMeasBinRangeInfo", "matchingUEidPerGP"]);
     fs::write(out.join("kpm_generated.rs"), kpm).expect("write kpm_generated.rs");
+
+    let qkd = compile(vec![read(&modules.join("e2sm-qkd-v01.00/e2sm-qkd-v01.00.asn"))]);
+    let qkd = copy_newtype_constraints_to_extension_fields(qkd, &[]);
+    fs::write(out.join("e2sm_qkd_generated.rs"), qkd).expect("write e2sm_qkd_generated.rs");
 }
 
 fn read(path: &PathBuf) -> String {

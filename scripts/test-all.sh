@@ -44,6 +44,10 @@ echo "python: $(python --version); $(python -c 'import importlib.metadata as m; 
 # liboqs (qsafe-pqc's optional `oqs` backend) builds with cmake and bindgen
 # (libclang); curl is one of the independent ETSI 014 clients.
 need_apt cmake libclang-dev curl
+# spin (+ a C compiler) model-checks the rekey protocol; tcpdump captures the
+# veth in the kernel tier (ESP on the wire, no cleartext SCTP).
+need_apt spin gcc tcpdump
+export QSAFE_REQUIRE_SPIN=1
 if [ -n "${CI:-}" ]; then export QSAFE_REQUIRE_SHARED=1; fi
 if [ -d "$ROOT/../shared/testvectors" ]; then
   echo "test vectors: $ROOT/../shared/testvectors"
@@ -63,8 +67,13 @@ cargo test --workspace
 cargo test -p qsafe-pqc --features oqs
 ok
 
-stage "independent codec cross-check: pycrate vs qsafe-asn1"
+stage "independent codec cross-check: pycrate vs qsafe-asn1 (E2AP, E2SM-KPM, E2SM-QKD)"
 python tests/conformance/pycrate_xcheck.py
+python tests/conformance/e2sm_qkd_xcheck.py
+ok
+
+stage "model check: spin on the rekey protocol (rekey/model)"
+rekey/model/check.sh
 ok
 
 stage "independent PQC stack: pyca/cryptography (OpenSSL) vs qsafe-pqc certificates, ML-DSA, ML-KEM"

@@ -236,7 +236,7 @@ async fn node_app(
         };
         let Some(ev) = ev else { break };
         match ev {
-            NodeEvent::Connected { peer } => tracing::debug!(node = %name, %peer, "association up"),
+            NodeEvent::Connected { peer, .. } => tracing::debug!(node = %name, %peer, "association up"),
             NodeEvent::ConnectFailed { error, retry_in } => {
                 tracing::debug!(node = %name, %error, ?retry_in, "connect failed")
             }

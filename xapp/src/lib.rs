@@ -21,5 +21,9 @@
 
 pub mod config;
 pub mod e2;
+pub mod freshness;
+pub mod http;
+pub mod metrics;
+pub mod policy;
 
 pub use qsafe_asn1 as asn1;

@@ -474,6 +474,51 @@ const REAL_HANG: [u8; 9] = [0xAF, 0x07, 0x30, 0, 0, 0, 0, 0, 0];
 
 // ------------------------------------------------------------------ output
 
+fn unhex(s: &str) -> Res<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return Err("odd hex length".into());
+    }
+    (0..s.len()).step_by(2).map(|i| Ok(u8::from_str_radix(&s[i..i + 2], 16)?)).collect()
+}
+
+fn e2sm_qkd_seeds() -> Res<Vec<(String, Vec<u8>)>> {
+    use qsafe_asn1::e2sm_qkd::*;
+    fn check<T: E2smQkdPayload>(bytes: &[u8]) -> Res<()> {
+        let v = T::decode(bytes)?;
+        if v.encode()? != bytes {
+            return Err(format!("{}: seed does not re-encode identically", T::NAME).into());
+        }
+        Ok(())
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors/e2sm-qkd/vectors.json");
+    let doc: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path)?)?;
+    let mut seeds = Vec::new();
+    for v in doc["vectors"].as_array().ok_or("vectors.json: no vectors")? {
+        let (name, ty) = (v["name"].as_str().ok_or("no name")?, v["type"].as_str().ok_or("no type")?);
+        let bytes = unhex(v["hex"].as_str().ok_or("no hex")?)?;
+        let selector: u8 = match ty {
+            RanFunctionDefinition::NAME => check::<RanFunctionDefinition>(&bytes).map(|_| 0)?,
+            EventTrigger::NAME => check::<EventTrigger>(&bytes).map(|_| 1)?,
+            ActionDefinition::NAME => check::<ActionDefinition>(&bytes).map(|_| 2)?,
+            IndicationHeader::NAME => check::<IndicationHeader>(&bytes).map(|_| 3)?,
+            IndicationMessage::NAME => check::<IndicationMessage>(&bytes).map(|_| 4)?,
+            ControlHeader::NAME => check::<ControlHeader>(&bytes).map(|_| 5)?,
+            ControlMessage::NAME => check::<ControlMessage>(&bytes).map(|_| 6)?,
+            ControlOutcome::NAME => check::<ControlOutcome>(&bytes).map(|_| 7)?,
+            other => return Err(format!("vectors.json: unknown type {other}").into()),
+        };
+        seeds.push((format!("{selector}_{name}"), [&[selector][..], &bytes].concat()));
+        if ty == ControlMessage::NAME {
+            // decode_control: selector 8, header length, header, message.
+            let msg = ControlMessage::decode(&bytes)?;
+            let header = ControlHeader::for_message(&msg).encode()?;
+            let len = u8::try_from(header.len())?;
+            seeds.push((format!("8_control_{name}"), [&[8, len][..], &header, &bytes].concat()));
+        }
+    }
+    Ok(seeds)
+}
+
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> Res<()> {
     fs::write(dir.join(name), bytes)?;
     println!("{:>5} bytes  {}", bytes.len(), dir.join(name).display());
@@ -511,6 +556,14 @@ fn main() -> Res<()> {
     write(&dir, "3_indication_header.bin", &kpm_seed(3, &indication_header()?)?)?;
     for (name, msg) in indication_messages()? {
         write(&dir, &format!("4_indication_message_{name}.bin"), &kpm_seed(4, &msg)?)?;
+    }
+
+    // E2SM-QKD: the pycrate vectors pinned for asn1/tests/e2sm_qkd.rs
+    // (written by tests/conformance/e2sm_qkd_xcheck.py --write-vectors),
+    // each behind its selector byte.
+    let dir = fresh_dir(&root, "e2sm_qkd_decode")?;
+    for (name, bytes) in e2sm_qkd_seeds()? {
+        write(&dir, &format!("{name}.bin"), &bytes)?;
     }
 
     let dir = fresh_dir(&root, "real_decode")?;

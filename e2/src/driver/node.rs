@@ -132,6 +132,8 @@ pub enum NodeEvent {
     Connected {
         /// The RIC.
         peer: Peer,
+        /// The node's own end of the association (kernel SCTP), if known.
+        local: Option<std::net::SocketAddr>,
     },
     /// An event of the agent (setup complete, subscription requested, …).
     Agent(Event),
@@ -426,6 +428,7 @@ async fn run<C: Connector>(
         };
 
         // ---- serve the association
+        let local = transport.local();
         let (sender, mut receiver) = transport.into_split();
         let abort_handle = sender.clone();
         let (wtx, wrx) = mpsc::channel::<Transmit>(options.writer_capacity.max(1));
@@ -460,7 +463,7 @@ async fn run<C: Connector>(
                             up = true;
                             st.stats.connections += 1;
                             tracing::info!(%peer, node = %st.agent.config().node_id, "association up; E2 Setup");
-                            st.emit(NodeEvent::Connected { peer });
+                            st.emit(NodeEvent::Connected { peer, local });
                             st.agent.connection_up(now);
                         }
                         Ok(Some(TransportEvent::Restart { .. })) => {

@@ -130,6 +130,7 @@ enum Command {
     Control { node: E2NodeId, request: ControlRequest, timeout: Duration, reply: Reply<ControlOutcome> },
     Reset { node: E2NodeId, cause: asn::Cause, timeout: Duration, reply: Reply<()> },
     Registry { reply: oneshot::Sender<NodeRegistry> },
+    Peer { node: E2NodeId, reply: oneshot::Sender<Option<Peer>> },
     Disconnect { node: E2NodeId, reply: Reply<()> },
     Stats { reply: oneshot::Sender<RicServerStats> },
     Shutdown { reply: oneshot::Sender<RicServerStats> },
@@ -335,6 +336,15 @@ impl RicHandle {
         rx.await.map_err(|_| DriverError::Stopped)
     }
 
+    /// The address of the node's current association (its SCTP primary
+    /// peer address and port), if it is connected. The key plane uses it
+    /// for the IPsec selectors of the link.
+    pub async fn peer(&self, node: &E2NodeId) -> Result<Option<Peer>, DriverError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd.send(Command::Peer { node: node.clone(), reply: tx }).await.map_err(|_| DriverError::Stopped)?;
+        rx.await.map_err(|_| DriverError::Stopped)
+    }
+
     /// Counters so far.
     pub async fn stats(&self) -> Result<RicServerStats, DriverError> {
         let (tx, rx) = oneshot::channel();
@@ -418,6 +428,7 @@ async fn reader<R: E2Receiver>(
 
 struct Link {
     assoc: AssociationId,
+    peer: Peer,
     writer: mpsc::Sender<Transmit>,
     /// Dropping it stops the reader.
     _close: oneshot::Sender<()>,
@@ -501,7 +512,7 @@ impl RicTask {
                 tracing::debug!(%peer, %assoc, "E2 association up");
                 self.stats.associations_up += 1;
                 self.by_assoc.insert(assoc, link);
-                self.links.insert(link, Link { assoc, writer, _close: close, closer });
+                self.links.insert(link, Link { assoc, peer, writer, _close: close, closer });
             }
             Inbound::Restart { link } => {
                 if let Some(l) = self.links.get_mut(&link) {
@@ -604,6 +615,11 @@ impl RicTask {
             }
             Command::Registry { reply } => {
                 let _ = reply.send(self.ric.registry().clone());
+            }
+            Command::Peer { node, reply } => {
+                let assoc = self.ric.registry().get(&node).and_then(|n| n.association());
+                let peer = assoc.and_then(|a| self.by_assoc.get(&a)).and_then(|l| self.links.get(l)).map(|l| l.peer);
+                let _ = reply.send(peer);
             }
             Command::Stats { reply } => {
                 let _ = reply.send(self.snapshot());

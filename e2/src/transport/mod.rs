@@ -230,6 +230,12 @@ pub trait E2Transport: E2Sender + E2Receiver {
     /// Who is at the other end.
     fn peer(&self) -> Peer;
 
+    /// The local address of the association (kernel SCTP: the primary
+    /// local address and port), when there is one.
+    fn local(&self) -> Option<std::net::SocketAddr> {
+        None
+    }
+
     /// Split into halves that can live in different tasks.
     fn into_split(self) -> (Self::Sender, Self::Receiver);
 }

@@ -743,6 +743,10 @@ impl E2Transport for SctpAssociation {
         Peer::Sctp(self.tx.inner.peer)
     }
 
+    fn local(&self) -> Option<SocketAddr> {
+        Some(self.local_addr())
+    }
+
     fn into_split(self) -> (SctpSender, SctpReceiver) {
         (self.tx, self.rx)
     }

@@ -1,0 +1,233 @@
+# Kernel IPsec for the E2 link through qsafe-xfrm-broker, in both namespaces:
+# a broker per netns (the only privileged process), driven by the example
+# client xfrm_check over its Unix socket. Checks, in order:
+#  (e) a client whose uid is not allowed (setpriv --reuid 65534) is refused
+#      (exit 3, reason logged by the broker) and installs nothing;
+#  (a) per-direction ESP SAs (rfc4106(gcm(aes)), SCTP selectors) + the
+#      ESP-required policy pair on both sides: sctp_check echo passes and
+#      the SA packet counters rise on both sides;
+#  (b) an AF_PACKET capture on va sees ESP (proto 50) and no SCTP (132);
+#  (d) make-before-break while 1 KiB PDUs stream: new inbound SAs, then new
+#      outbound SAs, old ones deleted once the new inbound SAs carried
+#      traffic; sctp_check's count (sent == arrived) proves nothing was lost;
+#  (c) SAs deleted, policies kept: SCTP does not pass (fail-closed) and
+#      nothing leaves in clear;
+#  IPv6: the same SAs/policies for fd00:99::1 <-> fd00:99::2 carry an echo;
+#  cleanup: on SIGTERM each broker deletes everything it installed.
+# needs: example qsafe-xfrm xfrm_check
+# needs: bin qsafe-xfrm qsafe-xfrm-broker
+# needs: example qsafe-e2 sctp_check
+DESCRIPTION="xfrm broker: ESP SAs + ESP-required policy, capture, make-before-break, fail-closed, uid refusal, cleanup"
+TIMEOUT=180
+
+run() {
+    X="$QSAFE_BIN/xfrm_check"
+    S="$QSAFE_BIN/sctp_check"
+    SOCK_A=/run/qsafe-xfrm-a.sock
+    SOCK_B=/run/qsafe-xfrm-b.sock
+    LA="--local $A4 --peer $B4 --reqid 7"
+    LB="--local $B4 --peer $A4 --reqid 7"
+    L6A="--local $A6 --peer $B6 --reqid 8"
+    L6B="--local $B6 --peer $A6 --reqid 8"
+    # 36-byte keys (AES-256 key ‖ salt), one per direction and generation
+    K1=$(printf '11%.0s' $(seq 36)); K2=$(printf '22%.0s' $(seq 36))
+    K3=$(printf '33%.0s' $(seq 36)); K4=$(printf '44%.0s' $(seq 36))
+    K5=$(printf '55%.0s' $(seq 36)); K6=$(printf '66%.0s' $(seq 36))
+    PIDS=""
+
+    cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; }
+    fail() { echo "FAIL: $*"; cleanup; exit 1; }
+    xa() { ip netns exec a "$X" --socket "$SOCK_A" "$@"; }
+    xb() { ip netns exec b "$X" --socket "$SOCK_B" "$@"; }
+    packets() { sed -n 's/.*packets=\([0-9]*\).*/\1/p'; }
+
+    # ---- capture helper: counts IP protocols on an interface until SIGTERM
+    cat > "$CASE_DIR/capture.py" <<'PY'
+import json, signal, socket, sys
+iface, out, ready = sys.argv[1], sys.argv[2], sys.argv[3]
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+# 8 MiB receive buffer (SO_RCVBUFFORCE, root in the guest) so bursts are not dropped
+s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)
+s.bind((iface, 0))
+s.settimeout(0.1)
+counts = {"esp": 0, "sctp": 0, "other_ip": 0, "frames": 0, "dropped": 0}
+stop = False
+def on_term(*_):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
+open(ready, "w").close()
+while not stop:
+    try:
+        f = s.recv(65535)
+    except socket.timeout:
+        continue
+    except InterruptedError:
+        continue
+    counts["frames"] += 1
+    et = int.from_bytes(f[12:14], "big")
+    proto = f[23] if et == 0x0800 and len(f) > 23 else (f[20] if et == 0x86DD and len(f) > 20 else None)
+    if proto == 50:
+        counts["esp"] += 1
+    elif proto == 132:
+        counts["sctp"] += 1
+    elif proto is not None:
+        counts["other_ip"] += 1
+try:
+    # PACKET_STATISTICS (6): tp_packets, tp_drops
+    counts["dropped"] = int.from_bytes(s.getsockopt(263, 6, 8)[4:8], "little")
+except OSError:
+    pass
+json.dump(counts, open(out, "w"))
+PY
+    # capture_start NAME / capture_stop NAME: sets ESP and SCTP
+    capture_start() {
+        rm -f "$CASE_DIR/$1.ready" "$CASE_DIR/$1.json"
+        ip netns exec a python3 "$CASE_DIR/capture.py" va "$CASE_DIR/$1.json" "$CASE_DIR/$1.ready" &
+        CAP=$!
+        PIDS="$PIDS $CAP"
+        i=0
+        while [ ! -f "$CASE_DIR/$1.ready" ]; do
+            i=$((i + 1)); [ $i -lt 100 ] || fail "capture $1 did not start"; sleep 0.1
+        done
+    }
+    capture_stop() {
+        kill -TERM "$CAP"; wait "$CAP" || fail "capture $1 failed"
+        ESP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["esp"])' "$CASE_DIR/$1.json")
+        SCTP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sctp"])' "$CASE_DIR/$1.json")
+        echo "[case] capture $1: $(cat "$CASE_DIR/$1.json")"
+    }
+
+    # ---- brokers
+    for n in a b; do
+        ip netns exec $n env RUST_LOG=info "$QSAFE_BIN/qsafe-xfrm-broker" --socket "/run/qsafe-xfrm-$n.sock" \
+            --allow-uid 0 --allow-net 10.99.0.0/24,fd00:99::/64 --socket-group 65534 \
+            2> "$CASE_DIR/broker-$n.log" &
+        eval "BROKER_$n=\$!"
+        PIDS="$PIDS $!"
+    done
+    xa ping --wait 10 || fail "broker a not ready"
+    xb ping --wait 10 || fail "broker b not ready"
+    echo "[case] brokers ready: $(stat -c '%a %U:%G' $SOCK_A)"
+
+    # ---- (e) a uid that is not allowed
+    ip netns exec a setpriv --reuid 65534 --regid 65534 --clear-groups \
+        "$X" --socket "$SOCK_A" install $LA --dir out --spi 0x1001 --key "$K1"
+    rc=$?
+    [ $rc -eq 3 ] || fail "(e) uid 65534: expected exit 3 (refused), got $rc"
+    grep -q 'refused connection: peer uid 65534' "$CASE_DIR/broker-a.log" || fail "(e) refusal not logged"
+    [ "$(ip -n a xfrm state | grep -c '^src')" -eq 0 ] || fail "(e) an SA appeared"
+    echo "[case] (e) uid 65534 refused (exit 3), logged, nothing installed"
+
+    # ---- (a) SAs + ESP-required policies, both sides (A->B 0x1001, B->A 0x2001)
+    xa install $LA --dir out --spi 0x1001 --key "$K1" || fail "install a out"
+    xa install $LA --dir in --spi 0x2001 --key "$K2" || fail "install a in"
+    xb install $LB --dir in --spi 0x1001 --key "$K1" || fail "install b in"
+    xb install $LB --dir out --spi 0x2001 --key "$K2" || fail "install b out"
+    xa require-esp $LA || fail "require-esp a"
+    xb require-esp $LB || fail "require-esp b"
+    xa install $LA --dir out --spi 0x1001 --key "$K1" && fail "duplicate SPI accepted"
+    [ "$(ip -n a xfrm policy | grep -c 'dir \(in\|out\)')" -eq 2 ] || fail "policies in a: $(ip -n a xfrm policy)"
+    ip -n a xfrm state | grep -q 'rfc4106(gcm(aes))' || fail "no AEAD SA in a: $(ip -n a xfrm state)"
+
+    capture_start protected
+    ip netns exec b "$S" serve echo --listen "$B4:36421" --timeout 30 &
+    SRV=$!
+    PIDS="$PIDS $SRV"
+    ip netns exec a "$S" drive echo --connect "$B4:36421" --timeout 30 || fail "(a) echo over ESP failed"
+    wait $SRV || fail "(a) echo server failed"
+    capture_stop protected
+    for c in "xa counters $LA --dir out --spi 0x1001" "xa counters $LA --dir in --spi 0x2001" \
+        "xb counters $LB --dir in --spi 0x1001" "xb counters $LB --dir out --spi 0x2001"; do
+        out=$($c --min-packets 1 --wait 5) || fail "(a) no packets: $c"
+        echo "[case] (a) $(echo "$c" | cut -d' ' -f1) $out"
+    done
+    [ "$ESP" -gt 0 ] || fail "(b) no ESP packets captured"
+    [ "$SCTP" -eq 0 ] || fail "(b) $SCTP SCTP packets in clear"
+    echo "METRIC xfrm_capture_esp_packets=$ESP"
+    echo "METRIC xfrm_capture_sctp_packets=$SCTP"
+
+    # ---- (d) make-before-break while traffic flows (A->B 0x1002, B->A 0x2002)
+    ip netns exec b "$S" serve throughput --listen "$B4:36421" --timeout 60 > "$CASE_DIR/mbb-serve.log" 2>&1 &
+    SRV=$!
+    PIDS="$PIDS $SRV"
+    ip netns exec a "$S" drive throughput --connect "$B4:36421" --seconds 8 --timeout 60 > "$CASE_DIR/mbb-drive.log" 2>&1 &
+    DRV=$!
+    PIDS="$PIDS $DRV"
+    base=$(xa counters $LA --dir out --spi 0x1001 | packets)
+    xa counters $LA --dir out --spi 0x1001 --min-packets $((base + 50)) --wait 15 > /dev/null ||
+        fail "(d) traffic did not start on the old SAs"
+    # new inbound SAs first, on both sides ...
+    xa install $LA --dir in --spi 0x2002 --key "$K4" || fail "(d) install a in new"
+    xb install $LB --dir in --spi 0x1002 --key "$K3" || fail "(d) install b in new"
+    # ... then the new outbound SAs (the kernel prefers the newest)
+    xa install $LA --dir out --spi 0x1002 --key "$K3" || fail "(d) install a out new"
+    xb install $LB --dir out --spi 0x2002 --key "$K4" || fail "(d) install b out new"
+    # grace: until the new inbound SAs have carried traffic on both sides
+    xb counters $LB --dir in --spi 0x1002 --min-packets 20 --wait 15 > /dev/null || fail "(d) A did not switch"
+    xa counters $LA --dir in --spi 0x2002 --min-packets 20 --wait 15 > /dev/null || fail "(d) B did not switch"
+    old_a=$(xa counters $LA --dir out --spi 0x1001 | packets)
+    xa delete $LA --dir out --spi 0x1001 || fail "(d) delete a out old"
+    xa delete $LA --dir in --spi 0x2001 || fail "(d) delete a in old"
+    xb delete $LB --dir in --spi 0x1001 || fail "(d) delete b in old"
+    xb delete $LB --dir out --spi 0x2001 || fail "(d) delete b out old"
+    xa counters $LA --dir in --spi 0x2001 >/dev/null 2>&1
+    [ $? -eq 4 ] || fail "(d) old SA still readable"
+    at_delete=$(xb counters $LB --dir in --spi 0x1002 | packets)
+    wait $DRV || { cat "$CASE_DIR/mbb-drive.log"; fail "(d) throughput driver failed"; }
+    wait $SRV || { cat "$CASE_DIR/mbb-serve.log"; fail "(d) throughput server failed (lost PDUs?)"; }
+    cat "$CASE_DIR/mbb-serve.log" "$CASE_DIR/mbb-drive.log"
+    new_b=$(xb counters $LB --dir in --spi 0x1002 | packets)
+    new_a=$(xa counters $LA --dir in --spi 0x2002 | packets)
+    [ "$new_b" -gt "$at_delete" ] || fail "(d) new SA idle after the old ones were deleted"
+    echo "[case] (d) old A->B SA carried $old_a packets; new A->B $new_b (b in), new B->A $new_a (a in); no PDU lost"
+    echo "METRIC xfrm_mbb_old_sa_packets=$old_a"
+    echo "METRIC xfrm_mbb_new_sa_packets=$new_b"
+
+    # ---- (c) fail-closed: SAs gone, policies stay
+    xa delete-all $LA || fail "(c) delete-all a"
+    xb delete-all $LB || fail "(c) delete-all b"
+    [ "$(ip -n a xfrm state | grep -c '^src')" -eq 0 ] || fail "(c) SAs left in a"
+    [ "$(ip -n b xfrm policy | grep -c 'dir \(in\|out\)')" -eq 2 ] || fail "(c) policies gone in b"
+    capture_start closed
+    ip netns exec b "$S" serve echo --listen "$B4:36421" --timeout 30 > /dev/null 2>&1 &
+    SRV=$!
+    PIDS="$PIDS $SRV"
+    timeout -k 2 8 ip netns exec a "$S" drive echo --connect "$B4:36421" --deadline 3 --timeout 5 > "$CASE_DIR/closed.log" 2>&1 &&
+        fail "(c) SCTP passed without SAs"
+    kill "$SRV" 2>/dev/null; wait "$SRV" 2>/dev/null
+    capture_stop closed
+    [ "$SCTP" -eq 0 ] || fail "(c) $SCTP SCTP packets left in clear"
+    echo "[case] (c) without SAs the association does not come up; $SCTP SCTP / $ESP ESP packets on the wire"
+
+    # ---- IPv6
+    xa install $L6A --dir out --spi 0x3001 --key "$K5" || fail "v6 install a out"
+    xa install $L6A --dir in --spi 0x4001 --key "$K6" || fail "v6 install a in"
+    xb install $L6B --dir in --spi 0x3001 --key "$K5" || fail "v6 install b in"
+    xb install $L6B --dir out --spi 0x4001 --key "$K6" || fail "v6 install b out"
+    xa require-esp $L6A || fail "v6 require-esp a"
+    xb require-esp $L6B || fail "v6 require-esp b"
+    ip netns exec b "$S" serve echo --listen "[$B6]:36421" --timeout 30 &
+    SRV=$!
+    PIDS="$PIDS $SRV"
+    ip netns exec a "$S" drive echo --connect "[$B6]:36421" --timeout 30 || fail "IPv6 echo over ESP failed"
+    wait $SRV || fail "IPv6 echo server failed"
+    out=$(xb counters $L6B --dir in --spi 0x3001 --min-packets 1 --wait 5) || fail "IPv6 SA idle"
+    echo "[case] IPv6: b $out"
+
+    # ---- cleanup by the brokers on SIGTERM
+    kill -TERM "$BROKER_a" "$BROKER_b"
+    wait "$BROKER_a" || fail "broker a exit status"
+    wait "$BROKER_b" || fail "broker b exit status"
+    for n in a b; do
+        [ -z "$(ip -n $n xfrm state)" ] || fail "SAs left in $n after SIGTERM: $(ip -n $n xfrm state)"
+        [ -z "$(ip -n $n xfrm policy)" ] || fail "policies left in $n after SIGTERM: $(ip -n $n xfrm policy)"
+        grep 'cleaned up' "$CASE_DIR/broker-$n.log" | tail -n 1
+        [ ! -e "/run/qsafe-xfrm-$n.sock" ] || fail "socket of $n not removed"
+    done
+    if grep -q -i "$K1\|$K3\|1111111111" "$CASE_DIR/broker-a.log" "$CASE_DIR/broker-b.log"; then
+        fail "a key appears in a broker log"
+    fi
+    echo "--- broker a log"; cat "$CASE_DIR/broker-a.log"
+    echo "PASS xfrm broker"
+}
