@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use qsafe_asn1::e2sm_qkd::{KemAlgorithm, KeySourceMode};
 use qsafe_config::{invalid, read_toml, seconds};
 use qsafe_e2::transport::resolve_e2_address;
 use serde::Deserialize;
@@ -31,6 +32,16 @@ Examples:
   # from a file, one setting overridden by the environment
   QSAFE_E2NODE_NODES=5 qsafe-e2node --config e2node.toml
 
+  # keyed E2 links (E2SM-QKD, RAN function 3): a demo PKI and a KME pair, node i
+  # is SAE e2node-<i+1> and fetches QKD keys from KME B; the RIC (xApp) is SAE ric-xapp
+  qsafe-kme demo-pki --out ./pki --sae ric-xapp,e2node-1,e2node-2
+  qsafe-kme serve --pki-dir ./pki &
+  qsafe-e2node --ric 10.0.0.1 --nodes 2 --keyed --pki-dir ./pki \\
+      --kme https://localhost:8444 --kme-id kme-b --mode qkd-and-pqc
+  # ... with kernel IPsec through the privileged broker (else an in-memory model)
+  qsafe-e2node --ric 10.0.0.1 --keyed --pki-dir ./pki --kme https://localhost:8444 \\
+      --xfrm-broker /run/qsafe/xfrm.sock
+
 Config file (TOML; every key optional, names as the long flags):
   ric = \"10.0.0.1:36421\"
   nodes = 10
@@ -43,6 +54,17 @@ Config file (TOML; every key optional, names as the long flags):
   control = \"ack\"      # or \"fail\"
   connect-timeout = 30
   duration = 60
+  keyed = true         # the keys below only matter with keyed = true
+  sae-id-prefix = \"e2node-\"
+  pki-dir = \"./pki\"
+  trust-anchors = \"./pki/ca.pem\"
+  kme = \"https://localhost:8444\"
+  kme-id = \"kme-b\"
+  modes = [\"qkd-and-pqc\", \"at-least-qkd\", \"at-least-pqc\", \"either\"]
+  mode = \"qkd-and-pqc\"
+  kem = \"ml-kem-768\"
+  grace-ms = 2000
+  xfrm-broker = \"/run/qsafe/xfrm.sock\"
 
 What the indications carry (for RIC-side checks): each KPM indication message
 (Format 1) lists the measurements followed by QSAFE.IndicationSeq.Hi and
@@ -50,8 +72,19 @@ QSAFE.IndicationSeq.Lo, whose first record holds a 64-bit per-node sequence
 number (0, 1, 2, ... across subscriptions and reconnects); the KPM header's
 colletStartTime is the NTP send time (latency = receive time - it).
 
+Keyed mode (--keyed): every node also offers E2SM-QKD (RAN function id 3,
+revision 1) with its SAE ID (--sae-id-prefix + (i+1)), its ML-DSA chain from
+--pki-dir (sae-<ID>.pem / sae-<ID>.key, also its KME mTLS identity) and a signed
+ML-KEM key; the RIC's REKEY/SET-MODE/ISOLATE controls (ack requested) are
+verified against --trust-anchors and answered with a signed outcome; QKD keys
+come from --kme by dec_keys (without --kme: PQC-only). KPM indications are held
+until the link is protected by ESP. Without --xfrm-broker the SAs live in an
+in-memory model (no privileges; the RIC's switch to a new SA is assumed at the
+first report tick after the node's ack).
+
 Logs: RUST_LOG (default info), on stderr. On exit a summary line on stdout:
-indications sent and controls handled per node. Exit status 0 when every
+indications sent and controls handled per node (keyed: also epoch, rekeys
+applied and refusals by cause per node). Exit status 0 when every
 node completed E2 Setup at least once, 1 otherwise, 2 for a usage error.";
 
 /// How control requests are answered.
@@ -127,6 +160,123 @@ pub struct Cli {
     /// TOML config file (keys as the long flags; flags and QSAFE_E2NODE_* override it).
     #[arg(long, env = "QSAFE_E2NODE_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Keyed E2 links: also offer E2SM-QKD (RAN function 3) and protect the
+    /// association with rekeyed ESP SAs [default: false].
+    #[arg(long, env = "QSAFE_E2NODE_KEYED", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub keyed: Option<bool>,
+    /// Keyed: SAE ID of node i = this prefix + (i+1) [default: e2node-].
+    #[arg(long, env = "QSAFE_E2NODE_SAE_ID_PREFIX", value_name = "PREFIX")]
+    pub sae_id_prefix: Option<String>,
+    /// Keyed: directory with sae-<ID>.pem / sae-<ID>.key per node and ca.pem
+    /// (as `qsafe-kme demo-pki` writes it).
+    #[arg(long, env = "QSAFE_E2NODE_PKI_DIR", value_name = "DIR")]
+    pub pki_dir: Option<PathBuf>,
+    /// Keyed: PEM roots that verify the RIC's ML-DSA chain [default: <pki-dir>/ca.pem].
+    #[arg(long, env = "QSAFE_E2NODE_TRUST_ANCHORS", value_name = "FILE")]
+    pub trust_anchors: Option<PathBuf>,
+    /// Keyed: the nodes' KME (ETSI 014, KME B), e.g. https://localhost:8444
+    /// [default: none: every QKD fetch fails, PQC-only node].
+    #[arg(long, env = "QSAFE_E2NODE_KME", value_name = "URL")]
+    pub kme: Option<String>,
+    /// Keyed: the KME ID its server certificate must carry [default: kme-b].
+    #[arg(long, env = "QSAFE_E2NODE_KME_ID", value_name = "ID")]
+    pub kme_id: Option<String>,
+    /// Keyed: supported key-source modes, comma-separated [default: all four].
+    #[arg(long, env = "QSAFE_E2NODE_MODES", value_name = "MODES", value_delimiter = ',', value_enum)]
+    pub modes: Option<Vec<ModeArg>>,
+    /// Keyed: initial key-source mode [default: qkd-and-pqc].
+    #[arg(long, env = "QSAFE_E2NODE_MODE", value_name = "MODE", value_enum)]
+    pub mode: Option<ModeArg>,
+    /// Keyed: the nodes' ephemeral KEM [default: ml-kem-768].
+    #[arg(long, env = "QSAFE_E2NODE_KEM", value_name = "KEM", value_enum)]
+    pub kem: Option<KemArg>,
+    /// Keyed: minimum grace before old SAs are deleted, ms [default: 2000].
+    #[arg(long, env = "QSAFE_E2NODE_GRACE_MS", value_name = "MS")]
+    pub grace_ms: Option<u64>,
+    /// Keyed: Unix socket of qsafe-xfrm-broker for kernel SAs [default: none:
+    /// an in-memory data plane, no privileges].
+    #[arg(long, env = "QSAFE_E2NODE_XFRM_BROKER", value_name = "PATH")]
+    pub xfrm_broker: Option<PathBuf>,
+}
+
+/// A key-source mode on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModeArg {
+    /// QKD key and ML-KEM secret, both required.
+    QkdAndPqc,
+    /// QKD key required; ML-KEM mixed in when present.
+    AtLeastQkd,
+    /// ML-KEM required; QKD mixed in when present.
+    AtLeastPqc,
+    /// Either source.
+    Either,
+}
+
+impl From<ModeArg> for KeySourceMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::QkdAndPqc => KeySourceMode::QkdAndPqc,
+            ModeArg::AtLeastQkd => KeySourceMode::AtLeastQkd,
+            ModeArg::AtLeastPqc => KeySourceMode::AtLeastPqc,
+            ModeArg::Either => KeySourceMode::Either,
+        }
+    }
+}
+
+/// The nodes' KEM on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KemArg {
+    /// ML-KEM-768.
+    #[value(name = "ml-kem-768")]
+    #[serde(rename = "ml-kem-768")]
+    MlKem768,
+    /// ML-KEM-1024.
+    #[value(name = "ml-kem-1024")]
+    #[serde(rename = "ml-kem-1024")]
+    MlKem1024,
+}
+
+impl From<KemArg> for KemAlgorithm {
+    fn from(k: KemArg) -> Self {
+        match k {
+            KemArg::MlKem768 => KemAlgorithm::MlKem768,
+            KemArg::MlKem1024 => KemAlgorithm::MlKem1024,
+        }
+    }
+}
+
+/// The keyed-mode settings (paths only; [`crate::keyed::KeyedMaterial::load`] reads them).
+#[derive(Debug, Clone)]
+pub struct KeyedSettings {
+    /// SAE ID prefix.
+    pub sae_id_prefix: String,
+    /// PKI directory.
+    pub pki_dir: PathBuf,
+    /// Trust anchors file.
+    pub trust_anchors: PathBuf,
+    /// KME URL.
+    pub kme: Option<String>,
+    /// KME ID.
+    pub kme_id: String,
+    /// Supported modes.
+    pub modes: Vec<KeySourceMode>,
+    /// Initial mode.
+    pub mode: KeySourceMode,
+    /// KEM.
+    pub kem: KemAlgorithm,
+    /// Grace.
+    pub grace: Duration,
+    /// Broker socket.
+    pub xfrm_broker: Option<PathBuf>,
+}
+
+impl KeyedSettings {
+    /// SAE ID of node `i`.
+    pub fn sae_id(&self, i: u32) -> String {
+        format!("{}{}", self.sae_id_prefix, u64::from(i) + 1)
+    }
 }
 
 fn parse_u32(s: &str) -> Result<u32, String> {
@@ -166,6 +316,17 @@ struct FileConfig {
     control: Option<ControlAnswer>,
     connect_timeout: Option<f64>,
     duration: Option<f64>,
+    keyed: Option<bool>,
+    sae_id_prefix: Option<String>,
+    pki_dir: Option<PathBuf>,
+    trust_anchors: Option<PathBuf>,
+    kme: Option<String>,
+    kme_id: Option<String>,
+    modes: Option<Vec<ModeArg>>,
+    mode: Option<ModeArg>,
+    kem: Option<KemArg>,
+    grace_ms: Option<u64>,
+    xfrm_broker: Option<PathBuf>,
 }
 
 /// Bits of the emulated gNB ids.
@@ -198,6 +359,8 @@ pub struct Settings {
     pub connect_timeout: Duration,
     /// Stop after.
     pub duration: Option<Duration>,
+    /// Keyed E2 links (`--keyed`).
+    pub keyed: Option<KeyedSettings>,
 }
 
 /// Resolves `ADDR` / `ADDR:PORT` (IPv4, IPv6 with or without brackets, host names).
@@ -260,6 +423,55 @@ impl Settings {
         let connect_timeout =
             seconds("--connect-timeout", cli.connect_timeout.or(file.connect_timeout).unwrap_or(30.0))?;
         let duration = cli.duration.or(file.duration).map(|d| seconds("--duration", d)).transpose()?;
+        let keyed = if cli.keyed.or(file.keyed).unwrap_or(false) {
+            let pki_dir = cli
+                .pki_dir
+                .or(file.pki_dir)
+                .ok_or_else(|| invalid("--pki-dir", "--keyed needs the PKI directory (sae-<ID>.pem/.key, ca.pem)"))?;
+            let trust_anchors = cli.trust_anchors.or(file.trust_anchors).unwrap_or_else(|| pki_dir.join("ca.pem"));
+            let modes: Vec<KeySourceMode> = cli
+                .modes
+                .or(file.modes)
+                .unwrap_or_else(|| vec![ModeArg::QkdAndPqc, ModeArg::AtLeastQkd, ModeArg::AtLeastPqc, ModeArg::Either])
+                .into_iter()
+                .map(KeySourceMode::from)
+                .fold(Vec::new(), |mut v, m| {
+                    if !v.contains(&m) {
+                        v.push(m);
+                    }
+                    v
+                });
+            if modes.is_empty() {
+                return Err(invalid("--modes", "at least one mode"));
+            }
+            let mode = KeySourceMode::from(cli.mode.or(file.mode).unwrap_or(ModeArg::QkdAndPqc));
+            if !modes.contains(&mode) {
+                return Err(invalid("--mode", format!("{mode:?} is not among the supported --modes")));
+            }
+            let grace_ms = cli.grace_ms.or(file.grace_ms).unwrap_or(2000);
+            if grace_ms > 600_000 {
+                return Err(invalid("--grace-ms", format!("{grace_ms}: at most 600000")));
+            }
+            let sae_id_prefix = cli.sae_id_prefix.or(file.sae_id_prefix).unwrap_or_else(|| "e2node-".into());
+            if sae_id_prefix.len() > 200 {
+                return Err(invalid("--sae-id-prefix", "at most 200 characters"));
+            }
+            let kme = cli.kme.or(file.kme).filter(|k| !k.is_empty());
+            Some(KeyedSettings {
+                sae_id_prefix,
+                pki_dir,
+                trust_anchors,
+                kme,
+                kme_id: cli.kme_id.or(file.kme_id).unwrap_or_else(|| "kme-b".into()),
+                modes,
+                mode,
+                kem: cli.kem.or(file.kem).unwrap_or(KemArg::MlKem768).into(),
+                grace: Duration::from_millis(grace_ms),
+                xfrm_broker: cli.xfrm_broker.or(file.xfrm_broker),
+            })
+        } else {
+            None
+        };
         Ok(Self {
             ric,
             nodes,
@@ -273,6 +485,7 @@ impl Settings {
             control: cli.control.or(file.control).unwrap_or(ControlAnswer::Ack),
             connect_timeout,
             duration,
+            keyed,
         })
     }
 }

@@ -28,9 +28,16 @@
 //! reconnecting) it prints one summary line: indications sent and controls
 //! handled per node.
 //!
+//! With `--keyed` every node also offers E2SM-QKD (RAN function id
+//! [`keyed::QKD_RAN_FUNCTION_ID`]) and runs the node side of the keyed E2
+//! link ([`keyed::NodeKeyPlane`] over [`qsafe_rekey::NodeLink`]): signed
+//! REKEY/SET-MODE/ISOLATE handling, QKD keys by `dec_keys`, ESP SAs through
+//! the XFRM broker (or an in-memory model), and KPM held until protected.
+//!
 //! [`config`] merges flags, `QSAFE_E2NODE_*` environment variables and a
 //! TOML `--config` file; [`sim`] runs the nodes on
 //! [`qsafe_e2::driver::NodeClient`].
 
 pub mod config;
+pub mod keyed;
 pub mod sim;

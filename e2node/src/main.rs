@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use qsafe_config::shutdown::StopSignals;
 use qsafe_e2node::config::{Cli, Settings};
+use qsafe_e2node::keyed::KeyedMaterial;
 use qsafe_e2node::sim;
 use tracing_subscriber::EnvFilter;
 
@@ -15,6 +16,13 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("qsafe-e2node: error: {e}");
             eprintln!("Try 'qsafe-e2node --help' for the flags, the config file keys and examples.");
+            return ExitCode::from(2);
+        }
+    };
+    let keyed = match settings.keyed.as_ref().map(|k| KeyedMaterial::load(k, settings.nodes)).transpose() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("qsafe-e2node: error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -32,7 +40,7 @@ fn main() -> ExitCode {
     let duration = settings.duration;
     let summary = runtime.block_on(async move {
         let stop = StopSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
-        sim::run(settings, stop.spawn(duration)).await
+        sim::run(settings, keyed, stop.spawn(duration)).await
     });
     match summary {
         Ok(summary) => {

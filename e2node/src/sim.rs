@@ -11,14 +11,17 @@ use qsafe_asn1::kpm::{self, KpmPayload};
 use qsafe_asn1::kpm_asn as kasn;
 use qsafe_e2::common::{ComponentConfig, DisplayCause, NotAdmittedAction, RanFunction};
 use qsafe_e2::driver::traffic::KpmTraffic;
-use qsafe_e2::driver::{NodeClient, NodeEvent, NodeHandle, NodeOptions, SctpConnector};
+use qsafe_e2::driver::{Connector, NodeClient, NodeEvent, NodeHandle, NodeOptions, SctpConnector};
 use qsafe_e2::node::{ControlPolicy, E2NodeConfig, Event, SubscriptionPolicy};
 use qsafe_e2::transport::sctp::SctpOptions;
 use qsafe_e2::{E2NodeId, RequestId};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
+use qsafe_xfrm::{BrokerClient, DataPlane, MemoryDataPlane};
+
 use crate::config::{ControlAnswer, GNB_ID_BITS, Rate, Settings};
+use crate::keyed::{AnyDataPlane, Keyed, KeyedMaterial, KeyedMsg, KeyedStats, NodeKeyPlane, QKD_RAN_FUNCTION_ID};
 
 /// RAN function id of the KPM function every emulated node offers.
 pub const KPM_RAN_FUNCTION_ID: u16 = 2;
@@ -38,6 +41,8 @@ pub struct NodeReport {
     pub setups: u64,
     /// Why it stopped trying, if it gave up.
     pub gave_up: Option<String>,
+    /// Keyed mode: what its key plane did.
+    pub keyed: Option<KeyedStats>,
 }
 
 /// What the whole run did.
@@ -60,18 +65,45 @@ impl Summary {
         let setups: u64 = self.nodes.iter().map(|n| n.setups).sum();
         let per_node: Vec<String> = self.nodes.iter().map(|n| n.indications.to_string()).collect();
         let per_ctl: Vec<String> = self.nodes.iter().map(|n| n.controls.to_string()).collect();
-        format!(
+        let mut line = format!(
             "qsafe-e2node summary: nodes={} set_up={} e2_setups={setups} indications_sent={total} controls_handled={controls} indications_per_node=[{}] controls_per_node=[{}]",
             self.nodes.len(),
             self.nodes.iter().filter(|n| n.setups > 0).count(),
             per_node.join(","),
             per_ctl.join(","),
-        )
+        );
+        if self.nodes.iter().any(|n| n.keyed.is_some()) {
+            let k: Vec<KeyedStats> = self.nodes.iter().map(|n| n.keyed.clone().unwrap_or_default()).collect();
+            let epochs: Vec<String> = k.iter().map(|s| s.epoch.to_string()).collect();
+            let rekeys: Vec<String> = k.iter().map(|s| s.rekeys_applied.to_string()).collect();
+            let refusals: Vec<String> = k
+                .iter()
+                .map(|s| {
+                    if s.refusals.is_empty() {
+                        "-".to_string()
+                    } else {
+                        s.refusals.iter().map(|(c, n)| format!("{c}:{n}")).collect::<Vec<_>>().join("+")
+                    }
+                })
+                .collect();
+            line.push_str(&format!(
+                " keyed_epoch_per_node=[{}] rekeys_applied_per_node=[{}] refusals_per_node=[{}]",
+                epochs.join(","),
+                rekeys.join(","),
+                refusals.join(","),
+            ));
+        }
+        line
     }
 }
 
 /// The configuration of emulated node `i`.
 pub fn node_config(settings: &Settings, i: u32) -> Result<E2NodeConfig, String> {
+    node_config_with(settings, i, Vec::new())
+}
+
+/// [`node_config`] plus more RAN functions (keyed mode: E2SM-QKD).
+pub fn node_config_with(settings: &Settings, i: u32, extra: Vec<RanFunction>) -> Result<E2NodeConfig, String> {
     let gnb = settings.gnb_id + i;
     let id = E2NodeId::gnb(&settings.mcc, &settings.mnc, gnb, GNB_ID_BITS).map_err(|e| e.to_string())?;
     let names: Vec<&str> = settings.measurements.iter().map(String::as_str).collect();
@@ -80,30 +112,73 @@ pub fn node_config(settings: &Settings, i: u32) -> Result<E2NodeConfig, String> 
     let function = RanFunction::new(KPM_RAN_FUNCTION_ID, 1, kpm::RAN_FUNCTION_OID, description);
     let component = ComponentConfig::f1(u64::from(gnb), b"F1 SETUP REQUEST".to_vec(), b"F1 SETUP RESPONSE".to_vec())
         .map_err(|e| e.to_string())?;
-    let mut config = E2NodeConfig::new(id, vec![function], vec![component]);
+    let mut functions = vec![function];
+    functions.extend(extra);
+    let mut config = E2NodeConfig::new(id, functions, vec![component]);
     config.subscription_policy = SubscriptionPolicy::Ask;
     config.control_policy = ControlPolicy::Ask;
     Ok(config)
 }
 
-/// Runs every node until `stop` turns true or it gives up reconnecting
-/// (after [`Settings::connect_timeout`] without the RIC); returns the reports.
-pub async fn run(settings: Settings, stop: watch::Receiver<bool>) -> Result<Summary, String> {
-    let settings = Arc::new(settings);
+/// Runs every node over kernel SCTP until `stop` turns true or it gives up reconnecting
+/// (after [`Settings::connect_timeout`] without the RIC); returns the reports. With `keyed`
+/// (`--keyed`, loaded by [`KeyedMaterial::load`]) the nodes also run the keyed E2 link, on the
+/// broker's data plane (`--xfrm-broker`) or the in-memory one.
+pub async fn run(
+    settings: Settings,
+    keyed: Option<KeyedMaterial>,
+    stop: watch::Receiver<bool>,
+) -> Result<Summary, String> {
     let mut sctp = SctpOptions::default();
     if settings.indication_size > 64 << 10 {
         sctp.send_buffer = Some(settings.indication_size * 2 + (256 << 10));
     }
     let connector = SctpConnector { addr: settings.ric, options: sctp };
+    let Some(material) = keyed else {
+        return run_with::<_, MemoryDataPlane>(settings, connector, None, stop).await;
+    };
+    let (data_plane, assume_ric_switched) = match &material.settings.xfrm_broker {
+        Some(path) => {
+            let client = BrokerClient::connect_with_retry(path, Duration::from_secs(10))
+                .await
+                .map_err(|e| format!("cannot reach the XFRM broker at {}: {e}", path.display()))?;
+            (AnyDataPlane::Broker(client), false)
+        }
+        None => {
+            tracing::info!("keyed mode without --xfrm-broker: SAs in an in-memory model (no kernel IPsec)");
+            (AnyDataPlane::Memory(MemoryDataPlane::new()), true)
+        }
+    };
+    let keyed = Keyed { material: Arc::new(material), data_plane: Arc::new(data_plane), assume_ric_switched };
+    run_with(settings, connector, Some(keyed), stop).await
+}
+
+/// [`run`] over any connector (tests: [`qsafe_e2::driver::MemoryConnector`]) and any data plane.
+pub async fn run_with<C, D>(
+    settings: Settings,
+    connector: C,
+    keyed: Option<Keyed<D>>,
+    stop: watch::Receiver<bool>,
+) -> Result<Summary, String>
+where
+    C: Connector + Clone,
+    D: DataPlane + 'static,
+{
+    let settings = Arc::new(settings);
     let options = NodeOptions { connect_deadline: Some(settings.connect_timeout), ..NodeOptions::default() };
     let mut apps: Vec<JoinHandle<NodeReport>> = Vec::new();
     for i in 0..settings.nodes {
-        let config = node_config(&settings, i)?;
+        let plane = match &keyed {
+            Some(k) => Some(NodeKeyPlane::new(i, k, settings.ric.ip())?),
+            None => None,
+        };
+        let extra = plane.iter().map(|(p, _)| p.ran_function()).collect();
+        let config = node_config_with(&settings, i, extra)?;
         let name = config.node_id.to_string();
         let client = NodeClient::spawn(config, connector.clone(), options.clone()).map_err(|e| e.to_string())?;
-        apps.push(tokio::spawn(node_app(name, client, settings.clone(), stop.clone())));
+        apps.push(tokio::spawn(node_app(name, client, settings.clone(), plane, stop.clone())));
     }
-    tracing::info!(nodes = settings.nodes, ric = %settings.ric, "emulating E2 nodes");
+    tracing::info!(nodes = settings.nodes, ric = %settings.ric, keyed = keyed.is_some(), "emulating E2 nodes");
     let mut reports = Vec::with_capacity(apps.len());
     for app in apps {
         reports.push(app.await.unwrap_or_default());
@@ -187,6 +262,7 @@ async fn emit(
     seq: Sequence,
     period: Option<Duration>,
     count: Option<u64>,
+    mut gate: watch::Receiver<bool>,
 ) -> u64 {
     let mut sent = 0u64;
     let mut interval = period.map(|p| {
@@ -197,6 +273,10 @@ async fn emit(
     while count.is_none_or(|c| sent < c) {
         if let Some(iv) = &mut interval {
             iv.tick().await;
+        }
+        // Keyed: hold (never drop) application traffic until the link is protected.
+        if gate.wait_for(|open| *open).await.is_err() {
+            break;
         }
         let mut next = seq.lock().await;
         let (header, message) = match traffic.build(*next, SystemTime::now()) {
@@ -217,26 +297,74 @@ async fn emit(
     sent
 }
 
-async fn node_app(
+type Plane<D> = Option<(NodeKeyPlane<D>, tokio::sync::mpsc::UnboundedReceiver<KeyedMsg>)>;
+
+enum Wake {
+    Event(Option<NodeEvent>),
+    Keyed(Option<KeyedMsg>),
+    Timer,
+}
+
+async fn node_app<D: DataPlane + 'static>(
     name: String,
     mut client: NodeClient,
     settings: Arc<Settings>,
+    plane: Plane<D>,
     mut stop: watch::Receiver<bool>,
 ) -> NodeReport {
     let handle = client.handle.clone();
+    let (mut plane, mut keyed_rx) = match plane {
+        Some((p, rx)) => (Some(p), Some(rx)),
+        None => (None, None),
+    };
+    let (_open_tx, open_rx) = watch::channel(true);
+    let gate = plane.as_ref().map_or(open_rx, |p| p.protected());
     let mut report = NodeReport { node: name.clone(), ..NodeReport::default() };
     let mut pending: HashMap<RequestId, Decided> = HashMap::new();
     let mut emitters = Emitters { tasks: HashMap::new() };
     let seq: Sequence = Arc::new(Mutex::new(0));
     let names: Vec<&str> = settings.measurements.iter().map(String::as_str).collect();
     loop {
-        let ev = tokio::select! {
-            ev = client.events.recv() => ev,
-            _ = stop.wait_for(|s| *s) => None,
+        let wake_at = plane.as_ref().map(|p| p.next_wake());
+        let wake = tokio::select! {
+            ev = client.events.recv() => Wake::Event(ev),
+            _ = stop.wait_for(|s| *s) => Wake::Event(None),
+            msg = async {
+                match keyed_rx.as_mut() {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => Wake::Keyed(msg),
+            _ = async {
+                match wake_at {
+                    Some(t) => tokio::time::sleep_until(t.into()).await,
+                    None => std::future::pending().await,
+                }
+            } => Wake::Timer,
+        };
+        let ev = match wake {
+            Wake::Event(ev) => ev,
+            Wake::Keyed(msg) => {
+                if let (Some(p), Some(msg)) = (plane.as_mut(), msg) {
+                    p.on_msg(&handle, msg).await;
+                }
+                continue;
+            }
+            Wake::Timer => {
+                if let Some(p) = plane.as_mut() {
+                    p.on_wake(&handle).await;
+                }
+                continue;
+            }
         };
         let Some(ev) = ev else { break };
         match ev {
-            NodeEvent::Connected { peer, .. } => tracing::debug!(node = %name, %peer, "association up"),
+            NodeEvent::Connected { peer, local } => {
+                tracing::debug!(node = %name, %peer, "association up");
+                if let Some(p) = plane.as_mut() {
+                    p.on_connected(&peer, local);
+                }
+            }
             NodeEvent::ConnectFailed { error, retry_in } => {
                 tracing::debug!(node = %name, %error, ?retry_in, "connect failed")
             }
@@ -244,6 +372,9 @@ async fn node_app(
                 tracing::info!(node = %name, ?reason, "association lost; reconnecting");
                 emitters.stop_all();
                 pending.clear();
+                if let Some(p) = plane.as_mut() {
+                    p.on_association_lost(&handle).await;
+                }
             }
             NodeEvent::GaveUp { error } => {
                 tracing::warn!(node = %name, %error, "RIC unreachable: giving up");
@@ -257,6 +388,44 @@ async fn node_app(
                 }
                 Event::SetupFailed { cause, retry_at } => {
                     tracing::warn!(node = %name, cause = %DisplayCause(&cause), retrying = retry_at.is_some(), "E2 Setup failed")
+                }
+                Event::SubscriptionRequested { request, ran_function_id, event_trigger, actions }
+                    if ran_function_id == QKD_RAN_FUNCTION_ID && plane.is_some() =>
+                {
+                    let Some(p) = plane.as_mut() else { continue };
+                    match p.decide_subscription(request, &event_trigger, &actions) {
+                        Ok((admitted, not_admitted)) => {
+                            if let Err(e) = handle.accept_subscription(request, admitted, not_admitted).await {
+                                tracing::warn!(node = %name, %request, error = %e, "cannot accept subscription");
+                            }
+                        }
+                        Err(cause) => {
+                            tracing::info!(node = %name, %request, cause = %DisplayCause(&cause), "E2SM-QKD subscription refused");
+                            let _ = handle.reject_subscription(request, cause).await;
+                        }
+                    }
+                }
+                Event::SubscriptionAdded { request, ran_function_id, .. }
+                    if ran_function_id == QKD_RAN_FUNCTION_ID && plane.is_some() =>
+                {
+                    if let Some(p) = plane.as_mut() {
+                        tracing::info!(node = %name, %request, "E2SM-QKD subscription active");
+                        p.on_subscription_added(&handle, request).await;
+                    }
+                }
+                Event::ControlRequested {
+                    request,
+                    ran_function_id,
+                    header,
+                    message,
+                    ack_requested,
+                    answered: false,
+                    ..
+                } if ran_function_id == QKD_RAN_FUNCTION_ID && plane.is_some() => {
+                    if let Some(p) = plane.as_mut() {
+                        p.on_control(&handle, request, &header, &message, ack_requested).await;
+                        report.controls += 1;
+                    }
                 }
                 Event::SubscriptionRequested { request, event_trigger, actions, .. } => {
                     match decide(&event_trigger, &actions) {
@@ -298,6 +467,7 @@ async fn node_app(
                                 seq.clone(),
                                 period,
                                 settings.count,
+                                gate.clone(),
                             ))
                         })
                         .collect();
@@ -306,6 +476,9 @@ async fn node_app(
                 Event::SubscriptionDeleted { request, .. } => {
                     tracing::info!(node = %name, %request, "subscription deleted");
                     emitters.stop(&request);
+                    if let Some(p) = plane.as_mut() {
+                        p.on_subscription_deleted(&request);
+                    }
                 }
                 Event::ControlRequested { request, answered: false, .. } => {
                     let r = match settings.control {
@@ -323,8 +496,16 @@ async fn node_app(
                 Event::ResetByRic { cause, .. } => {
                     tracing::info!(node = %name, cause = %DisplayCause(&cause), "reset by the RIC");
                     emitters.stop_all();
+                    if let Some(p) = plane.as_mut() {
+                        p.clear_subscriptions();
+                    }
                 }
-                Event::ConnectionLost { .. } => emitters.stop_all(),
+                Event::ConnectionLost { .. } => {
+                    emitters.stop_all();
+                    if let Some(p) = plane.as_mut() {
+                        p.clear_subscriptions();
+                    }
+                }
                 Event::ErrorIndicationReceived { report: r } => {
                     tracing::warn!(node = %name, report = ?r, "Error Indication from the RIC")
                 }
@@ -339,5 +520,6 @@ async fn node_app(
         report.indications = stats.agent.indications_sent;
         report.connections = stats.connections;
     }
+    report.keyed = plane.map(|p| p.stats());
     report
 }

@@ -104,3 +104,19 @@ fn flags_override_the_config_file() {
     assert_eq!(s.gnb_id, 0x200);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn keyed_help_and_bad_pki_dir() {
+    let out = e2node().arg("--help").output().expect("run");
+    let help = text(&out.stdout);
+    for needle in ["--keyed", "--pki-dir", "--kme", "--xfrm-broker", "qsafe-kme demo-pki", "E2SM-QKD"] {
+        assert!(help.contains(needle), "--help lacks {needle:?}");
+    }
+    let out =
+        e2node().args(["--ric", "127.0.0.1", "--keyed", "--pki-dir", "/nonexistent-qsafe-pki"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("/nonexistent-qsafe-pki/ca.pem"), "{}", text(&out.stderr));
+    let out = e2node().args(["--ric", "127.0.0.1", "--keyed"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--pki-dir"), "{}", text(&out.stderr));
+}

@@ -31,6 +31,12 @@ Examples:
   # try it with the simulator: 10 emulated gNBs (needs kernel SCTP: modprobe sctp)
   qsafe-xapp --duration 30 &  qsafe-e2node --ric 127.0.0.1 --nodes 10 --rate 10
 
+  # the key plane: QKD (KME A) + ML-KEM keyed links, kernel ESP through the broker,
+  # /metrics and /status on 127.0.0.1:9464 (PKI from `qsafe-kme demo-pki --out pki
+  # --sae ric-xapp,e2node-1,...`)
+  qsafe-xapp --e2-listen 10.0.0.1 --pki-dir pki --kme https://10.0.0.1:8443 \\
+      --xfrm-broker /run/qsafe-xfrm.sock --mode qkd-and-pqc --rekey-period 30
+
 Config file (TOML; every key optional; flags and QSAFE_XAPP_* override it):
   [e2]
   listen = \"0.0.0.0:36421\"      # ADDR[:PORT], IPv4 or IPv6
@@ -41,12 +47,30 @@ Config file (TOML; every key optional; flags and QSAFE_XAPP_* override it):
   setup-wait = 30               # seconds a new association may go without E2 Setup
   kpm-period-ms = 1000          # KPM reporting period subscribed per node; 0: none
   kpm-measurements = [\"DRB.UEThpDl\"]
+  [keyplane]                    # present with pki-dir: the key plane is on
+  pki-dir = \"pki\"               # ca.pem, sae-<sae-id>.pem/.key
+  sae-id = \"ric-xapp\"           # ETSI 014 master SAE ID
+  trust-anchors = \"pki/ca.pem\"  # PQC roots for the nodes' ML-DSA chains
+  kme = \"https://10.0.0.1:8443\" # absent: no QKD (ML-KEM-only modes rekey)
+  kme-id = \"kme-a\"
+  xfrm-broker = \"/run/qsafe-xfrm.sock\"  # absent: in-process model, no kernel ESP
+  http-listen = \"127.0.0.1:9464\"
+  report-period-ms = 1000       # E2SM-QKD REPORT period subscribed per node
+  grace-ms = 2000               # old SAs live this long after a switch
+  [freshness]                   # the key-freshness policy (docs/key-freshness.md)
+  mode = \"qkd-and-pqc\"          # or at-least-qkd, at-least-pqc, either
+  rekeyPeriodSeconds = 60
+  maxKeyAgeSeconds = 300
+  onViolation = \"rekey\"         # or degrade, isolate
 
-What it does today (standalone mode, RIC role): serves E2AP over kernel SCTP,
+What it does (standalone mode, RIC role): serves E2AP over kernel SCTP,
 accepts E2 Setup, keeps the registry of E2 nodes and their RAN functions,
 subscribes to each node's E2SM-KPM function and counts the indications per
-link; reconnecting nodes are set up and subscribed again. The QKD/ML-KEM key
-plane, IPsec, key freshness and A1 attach to these links as they land.
+link; reconnecting nodes are set up and subscribed again. With the key plane
+(--pki-dir), every node offering E2SM-QKD gets a keyed link: the xApp verifies
+the node's ML-DSA chain, subscribes to its REPORTs, rekeys it (QKD key from
+the KME + ML-KEM, signed REKEY, make-before-break ESP SAs) on the policy's
+schedule and enforces the freshness policy (rekey, degrade, isolate).
 
 Logs: RUST_LOG (default info), on stderr. On exit (Ctrl-C, SIGTERM or
 --duration) a JSON summary on stdout: one object per E2 node with its setups,
@@ -81,6 +105,37 @@ pub struct Cli {
     /// KPM measurements to subscribe, comma-separated [default: DRB.UEThpDl].
     #[arg(long, env = "QSAFE_XAPP_KPM_MEASUREMENTS", value_name = "NAMES", value_delimiter = ',')]
     pub kpm_measurements: Option<Vec<String>>,
+    /// Key plane: directory with the PKI (`ca.pem`, `sae-<SAE ID>.pem/.key`, as written by
+    /// `qsafe-kme demo-pki`). Setting it turns the key plane on [default: off].
+    #[arg(long, env = "QSAFE_XAPP_PKI_DIR", value_name = "DIR")]
+    pub pki_dir: Option<PathBuf>,
+    /// Key plane: the xApp's SAE ID (ETSI 014 master SAE; names its certificate) [default: ric-xapp].
+    #[arg(long, env = "QSAFE_XAPP_SAE_ID", value_name = "ID")]
+    pub sae_id: Option<String>,
+    /// Key plane: PEM file of the PQC trust anchors for E2 nodes' certificates [default: <pki-dir>/ca.pem].
+    #[arg(long, env = "QSAFE_XAPP_TRUST_ANCHORS", value_name = "FILE")]
+    pub trust_anchors: Option<PathBuf>,
+    /// Key plane: the xApp's KME (ETSI GS QKD 014, https://HOST:PORT) [default: none, ML-KEM only].
+    #[arg(long, env = "QSAFE_XAPP_KME", value_name = "URL")]
+    pub kme: Option<String>,
+    /// Key plane: the KME ID its server certificate must carry [default: kme-a].
+    #[arg(long, env = "QSAFE_XAPP_KME_ID", value_name = "ID")]
+    pub kme_id: Option<String>,
+    /// Key plane: Unix socket of qsafe-xfrm-broker (kernel ESP) [default: none, an in-process model].
+    #[arg(long, env = "QSAFE_XAPP_XFRM_BROKER", value_name = "PATH")]
+    pub xfrm_broker: Option<PathBuf>,
+    /// Address of the HTTP endpoint (/metrics, /status, /healthz) [default: 127.0.0.1:9464 with the key plane].
+    #[arg(long, env = "QSAFE_XAPP_HTTP_LISTEN", value_name = "ADDR")]
+    pub http_listen: Option<SocketAddr>,
+    /// Key plane: the key-source mode (qkd-and-pqc, at-least-qkd, at-least-pqc, either) [default: qkd-and-pqc].
+    #[arg(long, env = "QSAFE_XAPP_MODE", value_name = "MODE")]
+    pub mode: Option<String>,
+    /// Key plane: seconds between scheduled rekeys [default: 60].
+    #[arg(long, env = "QSAFE_XAPP_REKEY_PERIOD", value_name = "SECS")]
+    pub rekey_period: Option<f64>,
+    /// Key plane: what a violation triggers: rekey, degrade or isolate [default: rekey].
+    #[arg(long, env = "QSAFE_XAPP_ON_VIOLATION", value_name = "ACTION")]
+    pub on_violation: Option<String>,
     /// Stop after this many seconds [default: run until Ctrl-C or SIGTERM].
     #[arg(long, env = "QSAFE_XAPP_DURATION", value_name = "SECS")]
     pub duration: Option<f64>,
@@ -94,6 +149,45 @@ pub struct Cli {
 struct FileConfig {
     #[serde(default)]
     e2: FileE2,
+    #[serde(default)]
+    keyplane: FileKeyPlane,
+    /// The key-freshness policy (the struct A1 fills later), as a table.
+    freshness: Option<toml::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileKeyPlane {
+    pki_dir: Option<PathBuf>,
+    sae_id: Option<String>,
+    trust_anchors: Option<PathBuf>,
+    kme: Option<String>,
+    kme_id: Option<String>,
+    xfrm_broker: Option<PathBuf>,
+    http_listen: Option<SocketAddr>,
+    report_period_ms: Option<u32>,
+    grace_ms: Option<u32>,
+}
+
+/// The key plane's settings (present when a PKI directory is configured).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyPlaneConfig {
+    /// PKI directory.
+    pub pki_dir: PathBuf,
+    /// The xApp's SAE ID.
+    pub sae_id: String,
+    /// PQC trust anchors (PEM file).
+    pub trust_anchors: PathBuf,
+    /// The KME: URL and KME ID.
+    pub kme: Option<(String, String)>,
+    /// The XFRM broker's socket (None: in-process model).
+    pub xfrm_broker: Option<PathBuf>,
+    /// E2SM-QKD reporting period.
+    pub report_period: Duration,
+    /// Make-before-break grace.
+    pub grace: Duration,
+    /// The key-freshness policy.
+    pub policy: crate::policy::FreshnessPolicy,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -144,6 +238,10 @@ pub struct E2Settings {
 pub struct Settings {
     /// E2 (standalone RIC role).
     pub e2: E2Settings,
+    /// The key plane (None: E2 only).
+    pub keyplane: Option<KeyPlaneConfig>,
+    /// The HTTP endpoint.
+    pub http_listen: Option<SocketAddr>,
     /// Stop after.
     pub duration: Option<Duration>,
 }
@@ -207,7 +305,66 @@ impl Settings {
             Some(KpmWatch { period_ms, measurements })
         };
         let duration = cli.duration.map(|d| seconds("--duration", d)).transpose()?;
+        let k = file.keyplane;
+        let mut policy = match &file.freshness {
+            Some(table) => {
+                let text = toml::to_string(table).map_err(|e| invalid("[freshness]", e.to_string()))?;
+                crate::policy::FreshnessPolicy::from_toml(&text).map_err(|e| invalid("[freshness]", e.to_string()))?
+            }
+            None => crate::policy::FreshnessPolicy::default(),
+        };
+        if let Some(mode) = &cli.mode {
+            policy.mode = mode.parse().map_err(|e: qsafe_hybrid::ParseModeError| invalid("--mode", e.to_string()))?;
+        }
+        if let Some(p) = cli.rekey_period {
+            policy.rekey_period = seconds("--rekey-period", p)?;
+            if policy.max_key_age < policy.rekey_period {
+                policy.max_key_age = policy.rekey_period * 5;
+            }
+        }
+        if let Some(a) = &cli.on_violation {
+            policy.on_violation = match a.as_str() {
+                "rekey" => crate::policy::OnViolation::Rekey,
+                "degrade" => crate::policy::OnViolation::Degrade,
+                "isolate" => crate::policy::OnViolation::Isolate,
+                other => {
+                    return Err(invalid("--on-violation", format!("{other:?}: expected rekey, degrade or isolate")));
+                }
+            };
+        }
+        policy.validate().map_err(|e| invalid("[freshness]", e.to_string()))?;
+        let keyplane = match cli.pki_dir.or(k.pki_dir) {
+            None => None,
+            Some(pki_dir) => {
+                let trust_anchors = cli.trust_anchors.or(k.trust_anchors).unwrap_or_else(|| pki_dir.join("ca.pem"));
+                let kme = cli.kme.or(k.kme).map(|url| (url, cli.kme_id.or(k.kme_id).unwrap_or_else(|| "kme-a".into())));
+                let report_ms = k.report_period_ms.unwrap_or(1000);
+                if !(10..=3_600_000).contains(&report_ms) {
+                    return Err(invalid("report-period-ms", format!("{report_ms}: expected 10..=3600000")));
+                }
+                let grace_ms = k.grace_ms.unwrap_or(2000);
+                if grace_ms > 600_000 {
+                    return Err(invalid("grace-ms", format!("{grace_ms}: at most 600000")));
+                }
+                Some(KeyPlaneConfig {
+                    sae_id: cli.sae_id.or(k.sae_id).unwrap_or_else(|| "ric-xapp".into()),
+                    pki_dir,
+                    trust_anchors,
+                    kme,
+                    xfrm_broker: cli.xfrm_broker.or(k.xfrm_broker),
+                    report_period: Duration::from_millis(report_ms.into()),
+                    grace: Duration::from_millis(grace_ms.into()),
+                    policy,
+                })
+            }
+        };
+        let http_listen = cli
+            .http_listen
+            .or(k.http_listen)
+            .or_else(|| keyplane.as_ref().map(|_| SocketAddr::from(([127, 0, 0, 1], 9464))));
         Ok(Self {
+            keyplane,
+            http_listen,
             e2: E2Settings {
                 listen,
                 mcc,
@@ -290,6 +447,51 @@ mod tests {
                 other => panic!("{args:?}: expected an invalid {what}, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn key_plane_and_freshness_tables() {
+        let dir = std::env::temp_dir().join(format!("qsafe-xapp-config-kp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("xapp.toml");
+        std::fs::write(
+            &path,
+            "[keyplane]\npki-dir = \"pki\"\nkme = \"https://10.0.0.1:8443\"\ngrace-ms = 500\n\
+             [freshness]\nmode = \"at-least-pqc\"\nrekeyPeriodSeconds = 30\nmaxKeyAgeSeconds = 90\nonViolation = \"degrade\"\n",
+        )
+        .expect("write");
+        let p = path.to_str().expect("utf-8");
+        let s = Settings::resolve(cli(&["--config", p])).expect("file");
+        let k = s.keyplane.expect("key plane on");
+        assert_eq!(k.trust_anchors, PathBuf::from("pki/ca.pem"));
+        assert_eq!(k.kme, Some(("https://10.0.0.1:8443".into(), "kme-a".into())));
+        assert_eq!(k.grace, Duration::from_millis(500));
+        assert_eq!(k.policy.mode, qsafe_hybrid::Mode::AtLeastPqc);
+        assert_eq!(k.policy.rekey_period, Duration::from_secs(30));
+        assert_eq!(k.policy.on_violation, crate::policy::OnViolation::Degrade);
+        assert_eq!(s.http_listen, Some("127.0.0.1:9464".parse().expect("addr")));
+        let s =
+            Settings::resolve(cli(&["--config", p, "--mode", "either", "--on-violation", "isolate"])).expect("flags");
+        let k = s.keyplane.expect("key plane on");
+        assert_eq!(
+            (k.policy.mode, k.policy.on_violation),
+            (qsafe_hybrid::Mode::Either, crate::policy::OnViolation::Isolate)
+        );
+        for (args, what) in [
+            (&["--mode", "qkd-only"][..], "--mode"),
+            (&["--on-violation", "panic"][..], "--on-violation"),
+            (&["--rekey-period", "0"][..], "--rekey-period"),
+        ] {
+            let mut full = vec!["--config", p];
+            full.extend_from_slice(args);
+            match Settings::resolve(cli(&full)) {
+                Err(ConfigError::Invalid { what: w, .. }) => assert_eq!(w, what, "{args:?}"),
+                other => panic!("{args:?}: expected an invalid {what}, got {other:?}"),
+            }
+        }
+        std::fs::write(&path, "[freshness]\nrekeyPeriodSeconds = 0\n").expect("write");
+        assert!(Settings::resolve(cli(&["--config", p])).is_err(), "a bad policy is refused");
+        std::fs::remove_dir_all(&dir).expect("cleanup");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use qsafe_asn1::e2ap_asn as asn;
 use qsafe_asn1::kpm::{self, KpmPayload};
 use qsafe_asn1::kpm_asn;
 use qsafe_e2::E2NodeId;
+use qsafe_e2::driver::traffic::read_stamp;
 use qsafe_e2::driver::{RicHandle, RicServer, RicServerOptions, RicServerStats};
 use qsafe_e2::ric::{Event, FunctionAcceptance, RicConfig, SubscriptionRequest};
 use qsafe_e2::transport::TransportError;
@@ -75,8 +76,15 @@ pub struct LinkView {
     pub indications: u64,
     /// Indications whose KPM header or message did not decode.
     pub undecodable: u64,
+    /// Sequenced indications (qsafe-e2node's 64-bit sequence) missing
+    /// between those received: lost on the way.
+    pub seq_missing: u64,
+    /// Sequenced indications that arrived after a later one: reordered.
+    pub seq_reordered: u64,
     /// Wall-clock time of the last indication (seconds since the Unix epoch).
     pub last_indication_unix: Option<f64>,
+    /// The highest sequence number received.
+    pub last_seq: Option<u64>,
 }
 
 /// The E2 side at exit: every link and the driver's counters.
@@ -157,6 +165,7 @@ pub struct E2Role {
     kpm: Option<KpmSubscription>,
     accept: Option<JoinHandle<()>>,
     local_addr: Option<SocketAddr>,
+    keyplane: Option<crate::keyplane::KeyPlane>,
 }
 
 /// The encoded KPM subscription made on every node.
@@ -203,7 +212,16 @@ impl E2Role {
         let handle = server.handle();
         // Subscribe before anything can connect: no setup is missed.
         let events = handle.events();
-        Ok(Self { server, handle, events, links: LinkTable::default(), kpm, accept: None, local_addr: None })
+        Ok(Self {
+            server,
+            handle,
+            events,
+            links: LinkTable::default(),
+            kpm,
+            accept: None,
+            local_addr: None,
+            keyplane: None,
+        })
     }
 
     /// Serves E2 over kernel SCTP on `addr` (port 0: any free port).
@@ -216,6 +234,12 @@ impl E2Role {
         self.local_addr = Some(local);
         tracing::info!(addr = %local, "serving E2 over SCTP");
         Ok(local)
+    }
+
+    /// Keys every E2 node that offers E2SM-QKD with `keyplane` (one link
+    /// task per node, started at each E2 Setup).
+    pub fn set_key_plane(&mut self, keyplane: crate::keyplane::KeyPlane) {
+        self.keyplane = Some(keyplane);
     }
 
     /// The RIC server's handle (subscribe, control, in-memory associations).
@@ -258,19 +282,24 @@ impl E2Role {
     async fn on_event(&mut self, ev: Event) {
         match ev {
             Event::NodeConnected { node, accepted, rejected, reconnected, .. } => {
-                let functions = match self.handle.registry().await {
-                    Ok(registry) => registry
-                        .get(&node)
-                        .map(|info| {
-                            info.ran_functions
-                                .iter()
-                                .filter(|(id, _)| accepted.contains(id))
-                                .map(|(id, f)| (*id, f.oid.clone()))
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                    Err(_) => BTreeMap::new(),
-                };
+                let registry = self.handle.registry().await.ok();
+                let accepted_functions: Vec<_> = registry
+                    .as_ref()
+                    .and_then(|r| r.get(&node))
+                    .map(|info| {
+                        info.ran_functions
+                            .iter()
+                            .filter(|(id, _)| accepted.contains(id))
+                            .map(|(_, f)| f.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let functions: BTreeMap<u16, String> =
+                    accepted_functions.iter().map(|f| (f.id, f.oid.clone())).collect();
+                let keyed = accepted_functions.iter().find(|f| f.oid == qsafe_asn1::e2sm_qkd::RAN_FUNCTION_OID);
+                if let (Some(kp), Some(f)) = (&self.keyplane, keyed) {
+                    kp.attach(self.handle.clone(), node.clone(), f.id, f.definition.clone());
+                }
                 tracing::info!(%node, ?accepted, rejected = rejected.len(), reconnected, "E2 node set up");
                 let kpm_function =
                     functions.iter().find(|(_, oid)| oid.as_str() == kpm::RAN_FUNCTION_OID).map(|(id, _)| *id);
@@ -336,19 +365,34 @@ async fn watch_kpm(handle: RicHandle, links: LinkTable, node: E2NodeId, request:
         }
     });
     let mut batch = Vec::with_capacity(256);
+    let mut last_seq = links.lock().get(&name).and_then(|l| l.last_seq);
     while sub.recv_many(&mut batch, 256).await > 0 {
-        let bad = batch
-            .iter()
-            .filter(|i| {
-                kpm_asn::E2SMKPMIndicationHeader::decode_aper(&i.header).is_err()
-                    || kpm_asn::E2SMKPMIndicationMessage::decode_aper(&i.message).is_err()
-            })
-            .count() as u64;
+        let (mut bad, mut missing, mut reordered) = (0u64, 0u64, 0u64);
+        for i in &batch {
+            if kpm_asn::E2SMKPMIndicationHeader::decode_aper(&i.header).is_err()
+                || kpm_asn::E2SMKPMIndicationMessage::decode_aper(&i.message).is_err()
+            {
+                bad += 1;
+                continue;
+            }
+            // Sequenced indications (the simulator's) also prove order and completeness.
+            if let Ok(stamp) = read_stamp(&i.header, &i.message) {
+                match last_seq {
+                    Some(last) if stamp.seq <= last => reordered += 1,
+                    Some(last) => missing += stamp.seq - last - 1,
+                    None => missing += stamp.seq,
+                }
+                last_seq = Some(last_seq.map_or(stamp.seq, |l| l.max(stamp.seq)));
+            }
+        }
         let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs_f64()).ok();
         links.update(|l| {
             if let Some(link) = l.get_mut(&name) {
                 link.indications += batch.len() as u64;
                 link.undecodable += bad;
+                link.seq_missing += missing;
+                link.seq_reordered += reordered;
+                link.last_seq = last_seq;
                 link.last_indication_unix = now;
             }
         });

@@ -23,7 +23,9 @@ pub mod config;
 pub mod e2;
 pub mod freshness;
 pub mod http;
+pub mod keyplane;
 pub mod metrics;
 pub mod policy;
+pub mod startup;
 
 pub use qsafe_asn1 as asn1;

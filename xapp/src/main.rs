@@ -6,6 +6,7 @@ use clap::Parser;
 use qsafe_config::shutdown::StopSignals;
 use qsafe_xapp::config::{Cli, Settings};
 use qsafe_xapp::e2::E2Role;
+use qsafe_xapp::startup;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -31,9 +32,18 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         let stop = StopSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+        let stop = stop.spawn(settings.duration);
         let mut e2 = E2Role::new(&settings.e2).map_err(|e| e.to_string())?;
-        e2.serve_sctp(settings.e2.listen).await.map_err(|e| e.to_string())?;
-        Ok::<_, String>(e2.run(stop.spawn(settings.duration)).await)
+        let local = e2.serve_sctp(settings.e2.listen).await.map_err(|e| e.to_string())?;
+        let _http = match &settings.keyplane {
+            Some(config) => {
+                let (keyplane, http) = startup::key_plane(config, settings.http_listen, local, stop.clone()).await?;
+                e2.set_key_plane(keyplane);
+                http
+            }
+            None => None,
+        };
+        Ok::<_, String>(e2.run(stop).await)
     });
     match result {
         Ok(summary) => match serde_json::to_string(&summary) {

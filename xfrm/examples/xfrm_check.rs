@@ -9,6 +9,9 @@
 //! xfrm_check --socket S require-esp|release-esp|delete-all --local A --peer B --reqid 7
 //! ```
 //!
+//! Every link takes `--local-port P --peer-port Q` (SCTP ports, default 0 =
+//! any port: the host-wide link) to address one association.
+//!
 //! Exit status: 0 done, 1 failed, 3 refused by the broker (peer credentials
 //! or policy), 4 no such SA.
 
@@ -39,11 +42,17 @@ struct LinkArgs {
     peer: IpAddr,
     #[arg(long)]
     reqid: u32,
+    /// This host's SCTP port of the association (0 = any).
+    #[arg(long, default_value_t = 0)]
+    local_port: u16,
+    /// The peer's SCTP port (0 = any).
+    #[arg(long, default_value_t = 0)]
+    peer_port: u16,
 }
 
 impl LinkArgs {
     fn link(&self) -> Link {
-        Link { local: self.local, peer: self.peer, reqid: self.reqid }
+        Link::host(self.local, self.peer, self.reqid).with_ports(self.local_port, self.peer_port)
     }
 }
 

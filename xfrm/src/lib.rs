@@ -12,9 +12,13 @@
 //!   messages built by [`netlink`] (sans-IO).
 //! * [`MemoryDataPlane`] — no privileges: a model of the kernel for tests.
 //!
-//! A link is identified by `(local address, peer address, reqid)` ([`Link`]).
+//! A link is identified by `(local address, local port, peer address, peer
+//! port, reqid)` ([`Link`]): one SCTP association. Port 0 means any port
+//! ([`Link::host`]: every SCTP association between the two addresses), so
+//! several associations between the same two addresses (an E2 node
+//! simulator's gNBs towards one RIC) each get their own SAs and policies.
 //! Per link: one ESP-required policy pair (in + out, SCTP between the two
-//! addresses, ESP transport template with the reqid) and any number of SAs
+//! endpoints, ESP transport template with the reqid) and any number of SAs
 //! (each with its own SPI; make-before-break keeps old and new side by side).
 //! See `docs/xfrm-broker.md`.
 
@@ -27,7 +31,7 @@ pub mod server;
 
 use std::fmt;
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use zeroize::Zeroizing;
 
@@ -44,7 +48,10 @@ pub const MAX_REPLAY_WINDOW: u32 = 4096;
 /// SPIs below this are reserved (RFC 4303: 1–255 are IANA-reserved).
 pub const MIN_SPI: u32 = 256;
 
-/// One E2 link's data-plane identity.
+/// One E2 link's data-plane identity: the SCTP association's two endpoints
+/// and the reqid. The ports go into the XFRM selectors of the link's SAs and
+/// policies (port 0 = any port, selector mask 0), so links that share an
+/// address pair but differ in a port are distinct kernel objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Link {
     /// This host's address of the SCTP association.
@@ -53,11 +60,48 @@ pub struct Link {
     pub peer: IpAddr,
     /// The reqid tying the link's SAs to its policy template (non-zero).
     pub reqid: u32,
+    /// This host's SCTP port of the association (0 = any).
+    pub local_port: u16,
+    /// The peer's SCTP port (0 = any).
+    pub peer_port: u16,
+}
+
+impl Link {
+    /// A host-wide link: every SCTP association between the two addresses
+    /// (both ports 0 = any).
+    pub fn host(local: IpAddr, peer: IpAddr, reqid: u32) -> Link {
+        Link { local, peer, reqid, local_port: 0, peer_port: 0 }
+    }
+
+    /// A link for one SCTP association: `local:local_port` ↔ `peer:peer_port`.
+    pub fn association(local: SocketAddr, peer: SocketAddr, reqid: u32) -> Link {
+        Link { local: local.ip(), peer: peer.ip(), reqid, local_port: local.port(), peer_port: peer.port() }
+    }
+
+    /// The same link with these ports (0 = any).
+    pub fn with_ports(self, local_port: u16, peer_port: u16) -> Link {
+        Link { local_port, peer_port, ..self }
+    }
+
+    /// Does the link cover every association between its addresses (both ports any)?
+    pub fn is_host_wide(&self) -> bool {
+        self.local_port == 0 && self.peer_port == 0
+    }
 }
 
 impl fmt::Display for Link {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}<->{} reqid {}", self.local, self.peer, self.reqid)
+        fn end(f: &mut fmt::Formatter<'_>, a: &IpAddr, port: u16) -> fmt::Result {
+            match (a, port) {
+                (_, 0) => write!(f, "{a}"),
+                (IpAddr::V4(_), p) => write!(f, "{a}:{p}"),
+                (IpAddr::V6(_), p) => write!(f, "[{a}]:{p}"),
+            }
+        }
+        end(f, &self.local, self.local_port)?;
+        f.write_str("<->")?;
+        end(f, &self.peer, self.peer_port)?;
+        write!(f, " reqid {}", self.reqid)
     }
 }
 
@@ -275,4 +319,25 @@ pub trait DataPlane: Send + Sync {
     fn release_esp(&self, link: Link) -> impl Future<Output = Result<(), DataPlaneError>> + Send;
     /// Deletes every SA of the link; returns how many.
     fn delete_all(&self, link: Link) -> impl Future<Output = Result<u32, DataPlaneError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_constructors_and_display() {
+        let host = Link::host("10.99.0.1".parse().unwrap(), "10.99.0.2".parse().unwrap(), 7);
+        assert!(host.is_host_wide());
+        assert_eq!((host.local_port, host.peer_port), (0, 0));
+        assert_eq!(host.to_string(), "10.99.0.1<->10.99.0.2 reqid 7");
+        let a = Link::association("10.99.0.1:40001".parse().unwrap(), "10.99.0.2:36421".parse().unwrap(), 7);
+        assert_eq!(a, host.with_ports(40001, 36421));
+        assert_ne!(a, host);
+        assert!(!a.is_host_wide());
+        assert_eq!(a.to_string(), "10.99.0.1:40001<->10.99.0.2:36421 reqid 7");
+        let v6 = Link::association("[fd00:99::1]:0".parse().unwrap(), "[fd00:99::2]:36421".parse().unwrap(), 8);
+        assert_eq!(v6.to_string(), "fd00:99::1<->[fd00:99::2]:36421 reqid 8");
+        assert!(check_link(&a).is_ok());
+    }
 }

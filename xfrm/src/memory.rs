@@ -3,7 +3,9 @@
 //!
 //! It keeps what the kernel would: an SA table keyed by SPI (a duplicate SPI
 //! is refused, as `NEWSA` with `NLM_F_EXCL` is), the ESP-required flag per
-//! link, and per-SA counters that tests advance with [`MemoryDataPlane::bump`]
+//! link (keyed by the whole [`Link`], ports included: links that share an
+//! address pair but differ in a port are independent, as their kernel
+//! selectors are), and per-SA counters that tests advance with [`MemoryDataPlane::bump`]
 //! or [`MemoryDataPlane::carry`] (which, like the kernel, uses the newest
 //! outbound SA of the link and fails closed without one when ESP is required).
 
@@ -204,7 +206,7 @@ mod tests {
     use zeroize::Zeroizing;
 
     fn link() -> Link {
-        Link { local: "10.0.0.1".parse().unwrap(), peer: "10.0.0.2".parse().unwrap(), reqid: 1 }
+        Link::host("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap(), 1)
     }
     fn sa(dir: Direction, spi: u32) -> SaRequest {
         SaRequest::new(link(), dir, spi, Zeroizing::new([7; 36]))
@@ -257,5 +259,37 @@ mod tests {
         m.release_esp(l).await.unwrap();
         assert!(!m.esp_required(&l));
         assert_eq!(m.carry(&l, Direction::Outbound, 10).unwrap(), None);
+    }
+
+    /// Two associations between the same two addresses (one gNB simulator
+    /// address, two local ports, the RIC's 36421): each has its own SAs and
+    /// policy; deleting one link's SAs fails only that link closed.
+    #[tokio::test]
+    async fn two_links_on_one_address_pair() {
+        let m = MemoryDataPlane::new();
+        let one = link().with_ports(40001, 36421);
+        let two = Link { reqid: 2, ..link().with_ports(40002, 36421) };
+        assert_ne!(one, two);
+        assert_ne!(one, Link { reqid: 1, ..two }, "same reqid, other port: still distinct");
+        for (l, spi) in [(one, 0x1000), (two, 0x2000)] {
+            m.install_sa(SaRequest::new(l, Direction::Outbound, spi, Zeroizing::new([7; 36]))).await.unwrap();
+            m.install_sa(SaRequest::new(l, Direction::Inbound, spi + 1, Zeroizing::new([8; 36]))).await.unwrap();
+            m.require_esp(l).await.unwrap();
+        }
+        assert!(m.esp_required(&one) && m.esp_required(&two));
+        assert!(!m.esp_required(&link()), "the host-wide link is another link");
+        assert_eq!(m.carry(&one, Direction::Outbound, 10).unwrap(), Some(0x1000));
+        assert_eq!(m.carry(&two, Direction::Outbound, 10).unwrap(), Some(0x2000));
+        // an SA is found only under its own link
+        assert!(matches!(m.sa_counters(two, Direction::Outbound, 0x1000).await, Err(DataPlaneError::NotFound { .. })));
+        assert!(matches!(m.delete_sa(one, Direction::Inbound, 0x2001).await, Err(DataPlaneError::NotFound { .. })));
+        // fail-closed per link
+        assert_eq!(m.delete_all(one).await.unwrap(), 2);
+        assert!(m.carry(&one, Direction::Outbound, 10).is_err());
+        assert_eq!(m.carry(&two, Direction::Inbound, 10).unwrap(), Some(0x2001));
+        assert_eq!(m.spis(&two, Direction::Outbound), vec![0x2000]);
+        // releasing one policy leaves the other
+        m.release_esp(one).await.unwrap();
+        assert!(!m.esp_required(&one) && m.esp_required(&two));
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Only what qsafe-ran needs: ESP transport-mode SAs with
 //! `rfc4106(gcm(aes))` (AES-256-GCM, 288-bit key = 256-bit key ‖ 32-bit salt,
-//! 128-bit ICV) whose selector is SCTP (protocol 132) between two addresses,
+//! 128-bit ICV) whose selector is SCTP (protocol 132) between two addresses
+//! and, for a per-association link, two SCTP ports (a port 0 is any port),
 //! and ESP-required policies (in and out) for the same traffic with an ESP
 //! transport template carrying the link's reqid.
 //!
@@ -207,12 +208,23 @@ fn get_u64(buf: &[u8], at: usize) -> u64 {
     u64::from_ne_bytes(b)
 }
 
-/// `xfrm_selector` for SCTP from `src` to `dst` (full-length prefixes, any port).
-pub fn selector(src: &IpAddr, dst: &IpAddr) -> [u8; size::SELECTOR] {
+/// One end of a selector: address and SCTP port (0 = any port).
+pub type Endpoint = (IpAddr, u16);
+
+/// `xfrm_selector` for SCTP from `src` to `dst` (full-length prefixes). A
+/// port of 0 is any port (mask 0); any other port is matched exactly (mask
+/// `0xffff`). Ports and masks are big-endian (`__be16`).
+pub fn selector(src: &Endpoint, dst: &Endpoint) -> [u8; size::SELECTOR] {
+    let (src, sport) = src;
+    let (dst, dport) = dst;
+    let mask = |p: u16| if p == 0 { 0u16 } else { 0xffff };
     let mut s = [0u8; size::SELECTOR];
     put_addr(&mut s[0..16], dst);
     put_addr(&mut s[16..32], src);
-    // dport, dport_mask, sport, sport_mask: 0 (any port)
+    s[32..34].copy_from_slice(&dport.to_be_bytes());
+    s[34..36].copy_from_slice(&mask(*dport).to_be_bytes());
+    s[36..38].copy_from_slice(&sport.to_be_bytes());
+    s[38..40].copy_from_slice(&mask(*sport).to_be_bytes());
     put_u16(&mut s, 40, family(dst));
     s[42] = prefix_len(dst);
     s[43] = prefix_len(src);
@@ -261,11 +273,14 @@ fn finish(mut m: Zeroizing<Vec<u8>>) -> Zeroizing<Vec<u8>> {
     m
 }
 
-/// Source and destination of the SA or policy in `direction`.
-fn endpoints(link: &Link, direction: Direction) -> (IpAddr, IpAddr) {
+/// Source and destination (address, SCTP port) of the SA or policy in
+/// `direction`: outbound local → peer, inbound peer → local.
+fn endpoints(link: &Link, direction: Direction) -> (Endpoint, Endpoint) {
+    let local = (link.local, link.local_port);
+    let peer = (link.peer, link.peer_port);
     match direction {
-        Direction::Inbound => (link.peer, link.local),
-        Direction::Outbound => (link.local, link.peer),
+        Direction::Inbound => (peer, local),
+        Direction::Outbound => (local, peer),
     }
 }
 
@@ -292,6 +307,7 @@ pub fn new_sa(seq: u32, sa: &NewSa<'_>) -> Zeroizing<Vec<u8>> {
     let mut m = header(XFRM_MSG_NEWSA, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, 512);
     let mut info = Zeroizing::new([0u8; size::USERSA_INFO]);
     info[0..56].copy_from_slice(&selector(&src, &dst));
+    let ((src, _), (dst, _)) = (src, dst);
     // xfrm_id: daddr, spi (be), proto
     put_addr(&mut info[56..72], &dst);
     info[72..76].copy_from_slice(&sa.spi.to_be_bytes());
@@ -343,7 +359,7 @@ fn usersa_id(dst: &IpAddr, spi: u32) -> [u8; size::USERSA_ID] {
 
 /// `XFRM_MSG_DELSA` of the ESP SA `spi` of `link` in `direction`.
 pub fn del_sa(seq: u32, link: &Link, direction: Direction, spi: u32) -> Zeroizing<Vec<u8>> {
-    let (_, dst) = endpoints(link, direction);
+    let (_, (dst, _)) = endpoints(link, direction);
     let mut m = header(XFRM_MSG_DELSA, NLM_F_REQUEST | NLM_F_ACK, seq, 64);
     m.extend_from_slice(&usersa_id(&dst, spi));
     finish(m)
@@ -352,7 +368,7 @@ pub fn del_sa(seq: u32, link: &Link, direction: Direction, spi: u32) -> Zeroizin
 /// `XFRM_MSG_GETSA` of the ESP SA `spi` of `link` in `direction` (the
 /// kernel answers with an `XFRM_MSG_NEWSA`, or an error).
 pub fn get_sa(seq: u32, link: &Link, direction: Direction, spi: u32) -> Zeroizing<Vec<u8>> {
-    let (_, dst) = endpoints(link, direction);
+    let (_, (dst, _)) = endpoints(link, direction);
     let mut m = header(XFRM_MSG_GETSA, NLM_F_REQUEST, seq, 64);
     m.extend_from_slice(&usersa_id(&dst, spi));
     finish(m)
@@ -382,7 +398,7 @@ fn policy_dir(direction: Direction) -> u8 {
     }
 }
 
-/// `XFRM_MSG_NEWPOLICY`: SCTP between the link's addresses in `direction`
+/// `XFRM_MSG_NEWPOLICY`: SCTP between the link's endpoints in `direction`
 /// must use ESP (transport, the link's reqid); `priority` (lower wins).
 pub fn new_policy(seq: u32, link: &Link, direction: Direction, priority: u32) -> Zeroizing<Vec<u8>> {
     policy(XFRM_MSG_NEWPOLICY, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq, link, direction, priority)
@@ -469,14 +485,24 @@ mod tests {
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn link4() -> Link {
-        Link { local: IpAddr::V4(Ipv4Addr::new(10, 99, 0, 1)), peer: IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2)), reqid: 7 }
+        Link::host(IpAddr::V4(Ipv4Addr::new(10, 99, 0, 1)), IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2)), 7)
     }
     fn link6() -> Link {
-        Link {
-            local: IpAddr::V6("fd00:99::1".parse::<Ipv6Addr>().unwrap()),
-            peer: IpAddr::V6("fd00:99::2".parse::<Ipv6Addr>().unwrap()),
-            reqid: 9,
-        }
+        Link::host(
+            IpAddr::V6("fd00:99::1".parse::<Ipv6Addr>().unwrap()),
+            IpAddr::V6("fd00:99::2".parse::<Ipv6Addr>().unwrap()),
+            9,
+        )
+    }
+    /// One association: 10.99.0.1:40001 <-> 10.99.0.2:36421.
+    fn assoc4(local_port: u16) -> Link {
+        Link::association("10.99.0.1:0".parse().unwrap(), "10.99.0.2:36421".parse().unwrap(), 7)
+            .with_ports(local_port, 36421)
+    }
+    /// (dport, dport_mask, sport, sport_mask) of a selector, as the kernel reads them (big-endian).
+    fn ports(sel: &[u8]) -> (u16, u16, u16, u16) {
+        let be = |at: usize| u16::from_be_bytes([sel[at], sel[at + 1]]);
+        (be(32), be(34), be(36), be(38))
     }
     const KEY: [u8; 36] = [0xAB; 36];
 
@@ -609,6 +635,93 @@ mod tests {
         assert_eq!(hdr(&d), (80, XFRM_MSG_DELPOLICY, 0x5, 9));
         assert_eq!(&d[16..20], &[10, 99, 0, 2]); // out: daddr = peer
         assert_eq!(d[16 + 60], 1);
+    }
+
+    #[test]
+    fn selector_ports_big_endian_with_masks() {
+        let a = (IpAddr::V4(Ipv4Addr::new(10, 99, 0, 1)), 40001);
+        let b = (IpAddr::V4(Ipv4Addr::new(10, 99, 0, 2)), 36421);
+        let s = selector(&a, &b);
+        // 36421 = 0x8e45, 40001 = 0x9c41
+        assert_eq!(&s[32..40], &[0x8e, 0x45, 0xff, 0xff, 0x9c, 0x41, 0xff, 0xff]);
+        assert_eq!(ports(&s), (36421, 0xffff, 40001, 0xffff));
+        assert_eq!(&s[0..4], &[10, 99, 0, 2]);
+        assert_eq!(&s[16..20], &[10, 99, 0, 1]);
+        // port 0 = any: port and mask 0, the rest as before
+        let any = selector(&(a.0, 0), &(b.0, 36421));
+        assert_eq!(ports(&any), (36421, 0xffff, 0, 0));
+        let host = selector(&(a.0, 0), &(b.0, 0));
+        assert_eq!(&host[32..40], &[0; 8]);
+        assert_eq!(&host[40..], &s[40..]);
+    }
+
+    #[test]
+    fn sa_and_policy_selectors_carry_the_ports() {
+        let l = assoc4(40001);
+        let sa = |d| {
+            new_sa(
+                1,
+                &NewSa {
+                    link: &l,
+                    direction: d,
+                    spi: 0x1001,
+                    keymat: &KEY,
+                    replay_window: 32,
+                    lifetime: &Lifetime::UNLIMITED,
+                },
+            )
+        };
+        // outbound: sport = local port, dport = peer port; inbound the reverse
+        let out = sa(Direction::Outbound);
+        assert_eq!(ports(&out[16..72]), (36421, 0xffff, 40001, 0xffff));
+        assert_eq!(&out[16..20], &[10, 99, 0, 2]);
+        let inb = sa(Direction::Inbound);
+        assert_eq!(ports(&inb[16..72]), (40001, 0xffff, 36421, 0xffff));
+        assert_eq!(&inb[16..20], &[10, 99, 0, 1]);
+        // the SA id (daddr, SPI) does not depend on the ports
+        assert_eq!(&out[72..112], &sa(Direction::Outbound)[72..112]);
+        assert_eq!(
+            del_sa(2, &l, Direction::Outbound, 0x1001)[16..],
+            del_sa(2, &link4(), Direction::Outbound, 0x1001)[16..]
+        );
+        // policies in both directions, and the DELPOLICY selectors match them
+        let pin = new_policy(3, &l, Direction::Inbound, 1000);
+        assert_eq!(ports(&pin[16..72]), (40001, 0xffff, 36421, 0xffff));
+        let pout = update_policy(4, &l, Direction::Outbound, 1000);
+        assert_eq!(ports(&pout[16..72]), (36421, 0xffff, 40001, 0xffff));
+        assert_eq!(&del_policy(5, &l, Direction::Inbound)[16..72], &pin[16..72]);
+        assert_eq!(&del_policy(6, &l, Direction::Outbound)[16..72], &pout[16..72]);
+        // a host-wide link: ports and masks 0 everywhere
+        for m in [new_policy(7, &link4(), Direction::Outbound, 1), del_policy(8, &link4(), Direction::Inbound)] {
+            assert_eq!(ports(&m[16..72]), (0, 0, 0, 0));
+        }
+    }
+
+    #[test]
+    fn two_links_on_one_address_pair_are_distinct() {
+        let (a, b) = (assoc4(40001), assoc4(40002));
+        assert_ne!(a, b);
+        for d in [Direction::Inbound, Direction::Outbound] {
+            // different selectors: UPDPOLICY of one does not replace the other, DELPOLICY removes only its own
+            assert_ne!(&update_policy(1, &a, d, 1000)[16..72], &update_policy(1, &b, d, 1000)[16..72]);
+            assert_ne!(&del_policy(1, &a, d)[16..72], &del_policy(1, &b, d)[16..72]);
+            let sa = |l: &Link| {
+                new_sa(
+                    1,
+                    &NewSa {
+                        link: l,
+                        direction: d,
+                        spi: 0x1001,
+                        keymat: &KEY,
+                        replay_window: 0,
+                        lifetime: &Lifetime::UNLIMITED,
+                    },
+                )
+            };
+            assert_ne!(&sa(&a)[16..72], &sa(&b)[16..72]);
+            // ... and neither is the host-wide selector
+            assert_ne!(&del_policy(1, &a, d)[16..72], &del_policy(1, &link4(), d)[16..72]);
+        }
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! The broker's wire protocol, version 1 (pure encode/decode + validation).
+//! The broker's wire protocol, version 2 (pure encode/decode + validation).
 //!
 //! A Unix stream socket carries frames: a `u32` big-endian length (1 ..=
 //! [`MAX_FRAME`]) then that many bytes of body. The client sends one request
 //! frame and reads one response frame, any number of times per connection.
 //!
-//! Request body: `version (u8 = 1) ‖ op (u8) ‖ fields`, every integer
+//! Request body: `version (u8 = 2) ‖ op (u8) ‖ fields`, every integer
 //! big-endian, no padding, nothing after the last field:
 //!
 //! | op | request | fields |
@@ -17,10 +17,17 @@
 //! | 5 | ReleaseEsp | link |
 //! | 6 | DeleteAll | link |
 //!
-//! `link = family u8 (4 | 6) ‖ local (4 | 16 bytes) ‖ peer (4 | 16) ‖ reqid u32`,
+//! `link = family u8 (4 | 6) ‖ local (4 | 16 bytes) ‖ peer (4 | 16) ‖ reqid u32
+//! ‖ local_port u16 ‖ peer_port u16` (SCTP ports, 0 = any port),
 //! `dir = u8 (0 inbound, 1 outbound)`. There is deliberately no field for
-//! the protocol, the mode, the algorithm or the selector: the broker only
-//! ever creates ESP transport SAs with `rfc4106(gcm(aes))` and SCTP selectors.
+//! the protocol, the mode, the algorithm, prefix lengths or port masks: the
+//! broker only ever creates ESP transport SAs with `rfc4106(gcm(aes))` and
+//! SCTP selectors between two full-length addresses, each port exact or any.
+//!
+//! Version 1 (the same without the two ports: host-wide links only) is
+//! refused with [`ErrorCode::Version`] (a v1 client reads the v2 answer as
+//! "broker speaks protocol version 2"), so an old client cannot silently
+//! install a host-wide policy that would override per-association ones.
 //!
 //! Response body: `version ‖ status`, then
 //! `0 Ok`, `1 Counters (bytes u64 ‖ packets u64 ‖ add_time u64)`,
@@ -36,8 +43,8 @@ use zeroize::Zeroizing;
 
 use crate::{DataPlaneError, Direction, KEYMAT_LEN, Lifetime, Link, MAX_REPLAY_WINDOW, MIN_SPI, SaCounters, SaRequest};
 
-/// Protocol version.
-pub const VERSION: u8 = 1;
+/// Protocol version (2: links carry SCTP ports; 1 is refused).
+pub const VERSION: u8 = 2;
 /// Largest frame body accepted (either way).
 pub const MAX_FRAME: usize = 512;
 /// Longest error message sent.
@@ -249,6 +256,10 @@ impl<'a> Reader<'a> {
     fn u8(&mut self, what: &'static str) -> Result<u8, RequestError> {
         Ok(self.take(1, what)?[0])
     }
+    fn u16(&mut self, what: &'static str) -> Result<u16, RequestError> {
+        let b = self.take(2, what)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
     fn u32(&mut self, what: &'static str) -> Result<u32, RequestError> {
         let b = self.take(4, what)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
@@ -290,6 +301,8 @@ fn read_link(r: &mut Reader<'_>, allow: &AllowList) -> Result<Link, RequestError
     let local = r.addr(family, "local address")?;
     let peer = r.addr(family, "peer address")?;
     let reqid = r.u32("reqid")?;
+    let local_port = r.u16("local port")?;
+    let peer_port = r.u16("peer port")?;
     for a in [&local, &peer] {
         if !endpoint_ok(a) {
             return Err(RequestError::BadAddress(*a));
@@ -306,7 +319,9 @@ fn read_link(r: &mut Reader<'_>, allow: &AllowList) -> Result<Link, RequestError
             return Err(RequestError::AddressNotAllowed(*a));
         }
     }
-    Ok(Link { local, peer, reqid })
+    // The ports need no allow-list check: a port only narrows the selector
+    // (port 0 = any, the host-wide link the addresses already allow).
+    Ok(Link { local, peer, reqid, local_port, peer_port })
 }
 
 fn read_dir_spi(r: &mut Reader<'_>) -> Result<(Direction, u32), RequestError> {
@@ -400,6 +415,8 @@ fn put_link(out: &mut Vec<u8>, link: &Link) {
         }
     }
     out.extend_from_slice(&link.reqid.to_be_bytes());
+    out.extend_from_slice(&link.local_port.to_be_bytes());
+    out.extend_from_slice(&link.peer_port.to_be_bytes());
 }
 
 fn put_dir(out: &mut Vec<u8>, d: Direction) {
@@ -619,11 +636,13 @@ mod tests {
     fn allow() -> AllowList {
         AllowList { nets: vec![Prefix::parse("10.99.0.0/24").unwrap(), Prefix::parse("fd00:99::/64").unwrap()] }
     }
+    /// One association (10.99.0.1:40001 <-> 10.99.0.2:36421).
     fn link4() -> Link {
-        Link { local: "10.99.0.1".parse().unwrap(), peer: "10.99.0.2".parse().unwrap(), reqid: 5 }
+        Link::association("10.99.0.1:40001".parse().unwrap(), "10.99.0.2:36421".parse().unwrap(), 5)
     }
+    /// Host-wide (any port).
     fn link6() -> Link {
-        Link { local: "fd00:99::1".parse().unwrap(), peer: "fd00:99::2".parse().unwrap(), reqid: 6 }
+        Link::host("fd00:99::1".parse().unwrap(), "fd00:99::2".parse().unwrap(), 6)
     }
     fn install(link: Link) -> Vec<u8> {
         let mut sa = SaRequest::new(link, Direction::Outbound, 0x1001, Zeroizing::new([0x5A; 36]));
@@ -642,6 +661,9 @@ mod tests {
             Request::RequireEsp(link4()),
             Request::ReleaseEsp(link6()),
             Request::DeleteAll(link4()),
+            Request::RequireEsp(link4().with_ports(0, 36421)),
+            Request::RequireEsp(Link::host("10.99.0.1".parse().unwrap(), "10.99.0.2".parse().unwrap(), 5)),
+            Request::DeleteAll(link6().with_ports(36421, 65535)),
         ];
         for r in reqs {
             let bytes = encode_request(&r);
@@ -649,8 +671,11 @@ mod tests {
             assert_eq!(encode_request(&back), bytes, "{r:?}");
             assert_eq!(format!("{back:?}"), format!("{r:?}"));
         }
-        // the install body: 2 + 13 (link4) + 1 + 4 + 4 + 32 + 1 + 36
-        assert_eq!(install(link4()).len(), 93);
+        // the install body: 2 + 17 (link4) + 1 + 4 + 4 + 32 + 1 + 36
+        assert_eq!(install(link4()).len(), 97);
+        // the link: family, local, peer, reqid, local port, peer port (big-endian)
+        assert_eq!(&install(link4())[2..19], &[4, 10, 99, 0, 1, 10, 99, 0, 2, 0, 0, 0, 5, 0x9c, 0x41, 0x8e, 0x45]);
+        assert_eq!(encode_request(&Request::RequireEsp(link6())).len(), 2 + 41);
         assert!(!format!("{:?}", decode_request(&install(link4()), &allow()).unwrap()).contains("5a"));
     }
 
@@ -663,13 +688,13 @@ mod tests {
         const LOCAL: usize = 3;
         const PEER: usize = 7;
         const REQID: usize = 11;
-        const DIR: usize = 15;
-        const SPI: usize = 16;
-        const WINDOW: usize = 20;
-        const SOFT_BYTES: usize = 24;
-        const HARD_BYTES: usize = 32;
-        const HARD_PACKETS: usize = 48;
-        const KEYLEN: usize = 56;
+        const DIR: usize = 19;
+        const SPI: usize = 20;
+        const WINDOW: usize = 24;
+        const SOFT_BYTES: usize = 28;
+        const HARD_BYTES: usize = 36;
+        const HARD_PACKETS: usize = 52;
+        const KEYLEN: usize = 60;
         let with = |at: usize, bytes: &[u8]| {
             let mut b = good.clone();
             b[at..at + bytes.len()].copy_from_slice(bytes);
@@ -688,11 +713,14 @@ mod tests {
         let table: Vec<(&str, Vec<u8>, RequestError)> = vec![
             ("empty", vec![], RequestError::BadFrameLength(0)),
             ("too long", vec![1; MAX_FRAME + 1], RequestError::BadFrameLength(MAX_FRAME + 1)),
-            ("version 2", with(0, &[2]), RequestError::UnsupportedVersion(2)),
-            ("version only", vec![1], RequestError::Truncated("op")),
+            ("version 1", with(0, &[1]), RequestError::UnsupportedVersion(1)),
+            ("version 3", with(0, &[3]), RequestError::UnsupportedVersion(3)),
+            ("version only", vec![VERSION], RequestError::Truncated("op")),
             ("unknown op", with(1, &[9]), RequestError::UnknownOp(9)),
             ("family 5", with(FAMILY, &[5]), RequestError::BadFamily(5)),
             ("truncated link", good[..9].to_vec(), RequestError::Truncated("peer address")),
+            ("no ports (v1 link)", good[..15].to_vec(), RequestError::Truncated("local port")),
+            ("one port", good[..17].to_vec(), RequestError::Truncated("peer port")),
             ("truncated key", good[..good.len() - 1].to_vec(), RequestError::Truncated("key")),
             ("trailing byte", long, RequestError::TrailingBytes(1)),
             ("direction 2", with(DIR, &[2]), RequestError::BadDirection(2)),
@@ -714,8 +742,8 @@ mod tests {
             ("soft > hard", with(SOFT_BYTES, &21u64.to_be_bytes()), RequestError::SoftAboveHard),
             ("hard bytes 0", with(HARD_BYTES, &0u64.to_be_bytes()), RequestError::ZeroHardLimit),
             ("hard packets 0", with(HARD_PACKETS, &0u64.to_be_bytes()), RequestError::ZeroHardLimit),
-            ("v6 family, v4-sized body", mixed, RequestError::Truncated("local address")),
-            ("ping with payload", vec![1, 0, 0], RequestError::TrailingBytes(1)),
+            ("v6 family, v4-sized body", mixed, RequestError::Truncated("peer address")),
+            ("ping with payload", vec![VERSION, 0, 0], RequestError::TrailingBytes(1)),
         ];
         assert!(table.len() >= 15);
         for (what, body, want) in table {
@@ -731,6 +759,49 @@ mod tests {
         assert!(matches!(decode_request(&b, &allow()), Err(RequestError::BadAddress(_))));
         assert!(matches!(decode_request(&good, &AllowList::default()), Err(RequestError::AddressNotAllowed(_))));
         assert_eq!(RequestError::AddressNotAllowed("10.0.0.1".parse().unwrap()).code(), ErrorCode::NotAllowed);
+    }
+
+    /// What a version-1 client sends (link without ports) is refused with
+    /// the Version code, whatever follows the version byte.
+    #[test]
+    fn version_1_is_refused() {
+        let v1_require = [
+            1,
+            op::REQUIRE_ESP,
+            4,
+            10,
+            99,
+            0,
+            1,
+            10,
+            99,
+            0,
+            2,
+            0,
+            0,
+            0,
+            7, // v1 RequireEsp 10.99.0.1 <-> .2 reqid 7
+        ];
+        for body in [&v1_require[..], &[1, op::PING][..]] {
+            let e = decode_request(body, &allow()).unwrap_err();
+            assert_eq!(e, RequestError::UnsupportedVersion(1));
+            assert_eq!(e.code(), ErrorCode::Version);
+            let resp = Response::from_request_error(&e);
+            let bytes = encode_response(&resp);
+            assert_eq!(bytes[0], 2);
+            assert_eq!(decode_response(&bytes).unwrap(), resp);
+        }
+        // the same request in v2 (ports 0 appended) is accepted as a host-wide link
+        let mut v2 = v1_require.to_vec();
+        v2[0] = VERSION;
+        v2.extend_from_slice(&[0, 0, 0, 0]);
+        match decode_request(&v2, &allow()).unwrap() {
+            Request::RequireEsp(l) => {
+                assert_eq!(l, Link::host("10.99.0.1".parse().unwrap(), "10.99.0.2".parse().unwrap(), 7));
+                assert!(l.is_host_wide());
+            }
+            r => panic!("{r:?}"),
+        }
     }
 
     #[test]
@@ -760,8 +831,8 @@ mod tests {
         let long = Response::Error { code: ErrorCode::Internal, errno: 0, message: "é".repeat(200) };
         let Response::Error { message, .. } = decode_response(&encode_response(&long)).unwrap() else { panic!() };
         assert!(message.len() <= MAX_MESSAGE);
-        assert!(decode_response(&[2, 0]).is_err());
-        assert!(decode_response(&[1, 9]).is_err());
-        assert!(decode_response(&[1, 0, 0]).is_err());
+        assert!(decode_response(&[1, 0]).is_err(), "a v1 response");
+        assert!(decode_response(&[VERSION, 9]).is_err());
+        assert!(decode_response(&[VERSION, 0, 0]).is_err());
     }
 }

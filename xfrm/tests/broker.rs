@@ -17,7 +17,7 @@ fn allow() -> AllowList {
 }
 
 fn link() -> Link {
-    Link { local: "10.99.0.1".parse().unwrap(), peer: "10.99.0.2".parse().unwrap(), reqid: 7 }
+    Link::host("10.99.0.1".parse().unwrap(), "10.99.0.2".parse().unwrap(), 7)
 }
 
 fn sa(direction: Direction, spi: u32) -> SaRequest {
@@ -87,6 +87,32 @@ async fn the_whole_api_through_the_broker() {
     tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
 }
 
+/// Two SCTP associations between the same two addresses (two local ports
+/// towards the RIC's 36421) through the broker: each link has its own SAs
+/// and policy pair, and deleting one link's SAs leaves the other's.
+#[tokio::test]
+async fn two_associations_on_one_address_pair() {
+    let plane = Arc::new(MemoryDataPlane::new());
+    let (c, task) = serve(plane.clone(), me());
+    let one = Link::association("10.99.0.1:40001".parse().unwrap(), "10.99.0.2:36421".parse().unwrap(), 11);
+    let two = Link::association("10.99.0.1:40002".parse().unwrap(), "10.99.0.2:36421".parse().unwrap(), 12);
+    for (l, spi) in [(one, 0x1100), (two, 0x1200)] {
+        c.install_sa(SaRequest::new(l, Direction::Outbound, spi, Zeroizing::new([1; 36]))).await.unwrap();
+        c.install_sa(SaRequest::new(l, Direction::Inbound, spi + 1, Zeroizing::new([2; 36]))).await.unwrap();
+        c.require_esp(l).await.unwrap();
+    }
+    assert_eq!(plane.sa(0x1100).unwrap().link, one, "ports carried through the protocol");
+    assert_eq!(plane.sa(0x1200).unwrap().link, two);
+    assert!(plane.esp_required(&one) && plane.esp_required(&two));
+    assert!(matches!(c.delete_sa(two, Direction::Outbound, 0x1100).await, Err(DataPlaneError::NotFound { .. })));
+    assert_eq!(c.delete_all(one).await.unwrap(), 2);
+    assert!(plane.carry(&one, Direction::Outbound, 100).is_err(), "link one fails closed");
+    assert_eq!(plane.carry(&two, Direction::Outbound, 100).unwrap(), Some(0x1200), "link two still passes");
+    assert_eq!(c.sa_counters(two, Direction::Outbound, 0x1200).await.unwrap().packets, 1);
+    drop(c);
+    tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+}
+
 #[tokio::test]
 async fn a_peer_not_allowed_is_refused() {
     let (uid, gid) = own_ids();
@@ -114,15 +140,19 @@ async fn malformed_requests_get_errors_and_change_nothing() {
         let body = protocol::read_frame(a).await.unwrap().unwrap().unwrap();
         protocol::decode_response(&body).unwrap()
     }
-    for body in [vec![9u8, 0], vec![1, 42], vec![1, 1, 4, 10, 99], vec![1, 0, 0]] {
+    let v = protocol::VERSION;
+    for body in [vec![9u8, 0], vec![v, 42], vec![v, 1, 4, 10, 99], vec![v, 0, 0], vec![1, 0], vec![1, 4, 4, 10, 99]] {
         a.write_all(&protocol::frame(&body)).await.unwrap();
         assert!(matches!(
             answer(&mut a).await,
             Response::Error { code: ErrorCode::Malformed | ErrorCode::Version, .. }
         ));
     }
-    // still usable
+    // a version-1 request gets the Version code
     a.write_all(&protocol::frame(&[1, 0])).await.unwrap();
+    assert!(matches!(answer(&mut a).await, Response::Error { code: ErrorCode::Version, .. }));
+    // still usable
+    a.write_all(&protocol::frame(&[v, 0])).await.unwrap();
     assert_eq!(answer(&mut a).await, Response::Ok);
     assert_eq!(plane.changes(), 0);
     // a frame length of 0 loses the framing: error, then the broker closes

@@ -12,13 +12,20 @@
 #      traffic; sctp_check's count (sent == arrived) proves nothing was lost;
 #  (c) SAs deleted, policies kept: SCTP does not pass (fail-closed) and
 #      nothing leaves in clear;
+#  (g) per-association links: two SCTP associations between the same two
+#      addresses (local ports 40001 and 40002 -> 36421, one reqid), each
+#      with its own SA pair and policy pair (selectors with ports, 4
+#      policies per side, not 2): each association uses only its own SAs;
+#      deleting one link's SAs stops only that association (fail-closed per
+#      link, nothing in clear) while the other keeps passing; releasing one
+#      link's policies leaves the other's;
 #  IPv6: the same SAs/policies for fd00:99::1 <-> fd00:99::2 carry an echo;
 #  cleanup: on SIGTERM each broker deletes everything it installed.
 # needs: example qsafe-xfrm xfrm_check
 # needs: bin qsafe-xfrm qsafe-xfrm-broker
 # needs: example qsafe-e2 sctp_check
-DESCRIPTION="xfrm broker: ESP SAs + ESP-required policy, capture, make-before-break, fail-closed, uid refusal, cleanup"
-TIMEOUT=180
+DESCRIPTION="xfrm broker: ESP SAs + ESP-required policy, capture, make-before-break, fail-closed, per-association links, uid refusal, cleanup"
+TIMEOUT=240
 
 run() {
     X="$QSAFE_BIN/xfrm_check"
@@ -80,6 +87,68 @@ except OSError:
     pass
 json.dump(counts, open(out, "w"))
 PY
+    # ---- SCTP associations from a chosen local port (sctp_check cannot bind one):
+    #   assoc.py serve LISTEN_IP:PORT READY_FILE TIMEOUT   echo server, one association at a time
+    #   assoc.py ping BIND_IP:PORT CONNECT_IP:PORT TIMEOUT COUNT   exit 0 echoed, 2 no association
+    cat > "$CASE_DIR/assoc.py" <<'PY'
+import signal, socket, sys, time
+def addr(s):
+    h, p = s.rsplit(":", 1)
+    return (h, int(p))
+def sctp():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return s
+if sys.argv[1] == "serve":
+    ls = sctp()
+    ls.bind(addr(sys.argv[2]))
+    ls.listen(8)
+    ls.settimeout(0.2)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    open(sys.argv[3], "w").close()
+    end = time.time() + float(sys.argv[4])
+    while not stop and time.time() < end:
+        try:
+            c, peer = ls.accept()
+        except (socket.timeout, InterruptedError):
+            continue
+        c.settimeout(5)
+        n = 0
+        try:
+            while True:
+                m = c.recv(65536)
+                if not m:
+                    break
+                c.sendall(m)
+                n += 1
+        except OSError as e:
+            print(f"[serve] {peer[0]}:{peer[1]}: {e}", flush=True)
+        c.close()
+        print(f"[serve] association from {peer[0]}:{peer[1]}: {n} messages echoed", flush=True)
+    sys.exit(0)
+else:
+    bind, dst, timeout, count = sys.argv[2], sys.argv[3], float(sys.argv[4]), int(sys.argv[5])
+    c = sctp()
+    c.bind(addr(bind))
+    c.settimeout(timeout)
+    try:
+        c.connect(addr(dst))
+        for i in range(count):
+            msg = (f"{bind} #{i} " * 20).encode()
+            c.sendall(msg)
+            back = c.recv(65536)
+            if back != msg:
+                print(f"[ping] {bind} -> {dst}: echo {i} differs", flush=True)
+                sys.exit(1)
+    except OSError as e:
+        print(f"[ping] {bind} -> {dst}: no association: {e!r}", flush=True)
+        sys.exit(2)
+    local = c.getsockname()
+    c.close()
+    print(f"[ping] {local[0]}:{local[1]} -> {dst}: {count} echoes", flush=True)
+PY
+
     # capture_start NAME / capture_stop NAME: sets ESP and SCTP
     capture_start() {
         rm -f "$CASE_DIR/$1.ready" "$CASE_DIR/$1.json"
@@ -199,6 +268,87 @@ PY
     capture_stop closed
     [ "$SCTP" -eq 0 ] || fail "(c) $SCTP SCTP packets left in clear"
     echo "[case] (c) without SAs the association does not come up; $SCTP SCTP / $ESP ESP packets on the wire"
+
+    # ---- (g) per-association links: two associations A:40001 / A:40002 -> B:36421, one reqid
+    xa release-esp $LA || fail "(g) release host-wide a"
+    xb release-esp $LB || fail "(g) release host-wide b"
+    [ -z "$(ip -n a xfrm policy)" ] || fail "(g) host-wide policies left in a: $(ip -n a xfrm policy)"
+    P1A="--local $A4 --peer $B4 --reqid 9 --local-port 40001 --peer-port 36421"
+    P1B="--local $B4 --peer $A4 --reqid 9 --local-port 36421 --peer-port 40001"
+    P2A="--local $A4 --peer $B4 --reqid 9 --local-port 40002 --peer-port 36421"
+    P2B="--local $B4 --peer $A4 --reqid 9 --local-port 36421 --peer-port 40002"
+    # link 1: A->B 0x5001, B->A 0x5101; link 2: A->B 0x6001, B->A 0x6101
+    xa install $P1A --dir out --spi 0x5001 --key "$K1" || fail "(g) install a out 1"
+    xa install $P1A --dir in --spi 0x5101 --key "$K2" || fail "(g) install a in 1"
+    xb install $P1B --dir in --spi 0x5001 --key "$K1" || fail "(g) install b in 1"
+    xb install $P1B --dir out --spi 0x5101 --key "$K2" || fail "(g) install b out 1"
+    xa install $P2A --dir out --spi 0x6001 --key "$K3" || fail "(g) install a out 2"
+    xa install $P2A --dir in --spi 0x6101 --key "$K4" || fail "(g) install a in 2"
+    xb install $P2B --dir in --spi 0x6001 --key "$K3" || fail "(g) install b in 2"
+    xb install $P2B --dir out --spi 0x6101 --key "$K4" || fail "(g) install b out 2"
+    for l in "$P1A" "$P2A"; do xa require-esp $l || fail "(g) require-esp a $l"; done
+    for l in "$P1B" "$P2B"; do xb require-esp $l || fail "(g) require-esp b $l"; done
+    for n in a b; do
+        np=$(ip -n $n xfrm policy | grep -c 'dir \(in\|out\)')
+        [ "$np" -eq 4 ] || fail "(g) $np policies in $n (the two links collided?): $(ip -n $n xfrm policy)"
+        for port in 40001 40002; do
+            [ "$(ip -n $n xfrm policy | grep -c "proto sctp .*port $port")" -eq 2 ] ||
+                fail "(g) no policy pair with port $port in $n: $(ip -n $n xfrm policy)"
+        done
+    done
+    ip -n a xfrm state | grep -q 'sel src 10.99.0.1/32 dst 10.99.0.2/32 proto sctp sport 40001 dport 36421' ||
+        fail "(g) SA selector without ports: $(ip -n a xfrm state)"
+    echo "[case] (g) 2 links on $A4 <-> $B4: 4 SAs + 4 policies per side, selectors with ports"
+    gsrv_start() {
+        rm -f "$CASE_DIR/assoc.ready"
+        ip netns exec b python3 "$CASE_DIR/assoc.py" serve "$B4:36421" "$CASE_DIR/assoc.ready" 60 \
+            >> "$CASE_DIR/assoc-serve.log" 2>&1 &
+        GSRV=$!
+        PIDS="$PIDS $GSRV"
+        i=0
+        while [ ! -f "$CASE_DIR/assoc.ready" ]; do
+            i=$((i + 1)); [ $i -lt 100 ] || fail "(g) SCTP server did not start"; sleep 0.1
+        done
+    }
+    gping() { ip netns exec a python3 "$CASE_DIR/assoc.py" ping "$A4:$1" "$B4:36421" "$2" 5; }
+    gpackets() { "$@" | packets; }
+    gsrv_start
+    gping 40001 10 || fail "(g) association 1 over its SAs failed"
+    p1=$(gpackets xa counters $P1A --dir out --spi 0x5001)
+    p2=$(gpackets xa counters $P2A --dir out --spi 0x6001)
+    [ "$p1" -gt 0 ] && [ "$p2" -eq 0 ] || fail "(g) association 1 used link 2's SA? (link 1 $p1, link 2 $p2 packets)"
+    gping 40002 10 || fail "(g) association 2 over its SAs failed"
+    q1=$(gpackets xa counters $P1A --dir out --spi 0x5001)
+    q2=$(gpackets xa counters $P2A --dir out --spi 0x6001)
+    [ "$q2" -gt 0 ] && [ "$q1" -eq "$p1" ] || fail "(g) association 2 used link 1's SA? (link 1 $p1 -> $q1, link 2 $q2)"
+    r1=$(gpackets xb counters $P1B --dir in --spi 0x5001)
+    r2=$(gpackets xb counters $P2B --dir in --spi 0x6001)
+    [ "$r1" -gt 0 ] && [ "$r2" -gt 0 ] || fail "(g) b inbound SAs idle (link 1 $r1, link 2 $r2)"
+    echo "[case] (g) each association on its own SAs: A->B link 1 $p1 packets, link 2 $q2 (b in: $r1 / $r2)"
+    # fail-closed per link: link 1's SAs deleted (both sides), its policies kept
+    xa delete-all $P1A || fail "(g) delete-all a link 1"
+    xb delete-all $P1B || fail "(g) delete-all b link 1"
+    ip -n a xfrm state | grep -q 'spi 0x00005001' && fail "(g) link 1 SA left in a"
+    ip -n a xfrm state | grep -q 'spi 0x00006001' || fail "(g) link 2 SA gone from a"
+    capture_start perlink
+    timeout -k 2 10 ip netns exec a python3 "$CASE_DIR/assoc.py" ping "$A4:40001" "$B4:36421" 3 1 &&
+        fail "(g) association 1 came up without its SAs"
+    gping 40002 10 || fail "(g) association 2 stopped when link 1's SAs were deleted"
+    capture_stop perlink
+    [ "$SCTP" -eq 0 ] || fail "(g) $SCTP SCTP packets in clear"
+    [ "$ESP" -gt 0 ] || fail "(g) no ESP for association 2"
+    s2=$(gpackets xb counters $P2B --dir in --spi 0x6001)
+    [ "$s2" -gt "$r2" ] || fail "(g) link 2's SA idle after link 1's deletion ($r2 -> $s2)"
+    echo "[case] (g) link 1 SAs deleted: association 1 blocked, association 2 passes ($r2 -> $s2 packets, $ESP ESP / $SCTP SCTP on the wire)"
+    # releasing link 1's policies leaves link 2's
+    xa release-esp $P1A || fail "(g) release-esp a link 1"
+    [ "$(ip -n a xfrm policy | grep -c 'dir \(in\|out\)')" -eq 2 ] || fail "(g) release of link 1 took: $(ip -n a xfrm policy)"
+    [ "$(ip -n a xfrm policy | grep -c 'port 40002')" -eq 2 ] || fail "(g) link 2's policies gone: $(ip -n a xfrm policy)"
+    gping 40002 3 || fail "(g) association 2 after link 1's release"
+    kill -TERM "$GSRV"; wait "$GSRV"
+    cat "$CASE_DIR/assoc-serve.log"
+    grep -q "from $A4:40001" "$CASE_DIR/assoc-serve.log" || fail "(g) server never saw port 40001"
+    echo "[case] (g) link 1 policies released, link 2's kept and passing"
 
     # ---- IPv6
     xa install $L6A --dir out --spi 0x3001 --key "$K5" || fail "v6 install a out"

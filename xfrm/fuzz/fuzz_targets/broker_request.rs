@@ -8,8 +8,11 @@
 //!
 //! Properties (any violation panics, i.e. is a finding):
 //! * decoding never panics and is deterministic;
+//! * only protocol version 2 is accepted (version 1, links without ports,
+//!   is refused with the Version code);
 //! * an accepted request re-encodes to exactly the input (one encoding per
-//!   request: nothing the broker acts on can hide in unread bytes);
+//!   request: nothing the broker acts on can hide in unread bytes, the
+//!   SCTP ports included);
 //! * an accepted request satisfies every rule the broker promises: both
 //!   addresses in the allow list, same family, distinct, not unspecified /
 //!   multicast; reqid ≠ 0; SPI ≥ 256; replay window ≤ 4096; soft ≤ hard
@@ -48,6 +51,7 @@ fuzz_target!(|data: &[u8]| {
     let r = protocol::decode_request(body, &allow);
     match &r {
         Ok(req) => {
+            assert_eq!(body[0], protocol::VERSION, "another version accepted");
             assert_eq!(&protocol::encode_request(req)[..], body, "accepted request is not canonical");
             match req {
                 Request::Ping => {}
@@ -67,6 +71,9 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Err(e) => {
+            if body.len() <= protocol::MAX_FRAME && body.first().is_some_and(|&v| v != protocol::VERSION) {
+                assert_eq!(e.code(), protocol::ErrorCode::Version, "another version: {e}");
+            }
             let again = protocol::decode_request(body, &allow);
             assert_eq!(again.as_ref().err(), Some(e), "not deterministic");
             let resp = Response::from_request_error(e);

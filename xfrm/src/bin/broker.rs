@@ -43,9 +43,10 @@ QSAFE_XFRM_BROKER_* override it):
 
 What it does: listens on a Unix stream socket; each client's SO_PEERCRED
 uid/gid must be in --allow-uid/--allow-gid (if neither is given: uid 0 only);
-requests (protocol v1, docs/xfrm-broker.md) install/delete ESP transport SAs
-(rfc4106(gcm(aes)), SCTP selectors) and ESP-required policies for SCTP
-between two addresses inside --allow-net, and read SA counters. Nothing
+requests (protocol v2, docs/xfrm-broker.md; v1 is refused) install/delete
+ESP transport SAs (rfc4106(gcm(aes)), SCTP selectors) and ESP-required
+policies for SCTP between two addresses inside --allow-net (one association's
+ports, or any port), and read SA counters. Nothing
 else: no other protocol, mode, algorithm or selector can be asked for, and
 only SAs it installed itself can be read or deleted. On SIGTERM/SIGINT it
 deletes everything it installed (unless --keep-state) and removes the socket.

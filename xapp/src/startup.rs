@@ -1,0 +1,105 @@
+//! Building the key plane from [`crate::config::KeyPlaneConfig`]: files are
+//! read and checked here, so a bad PKI directory or broker socket is one
+//! clear error at startup rather than a failure at the first rekey.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use qsafe_pqc::pki::{CertifiedKey, parse_pem_certificates};
+use qsafe_pqc::tls::{AuthPolicy, KeyExchangePolicy};
+use qsafe_qkd::client::{ClientConfig, Etsi014Client};
+use qsafe_qkd::prefetch::RefillPolicy;
+use qsafe_rekey::trust::{LocalIdentity, TrustAnchors};
+use qsafe_xfrm::{BrokerClient, MemoryDataPlane};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::KeyPlaneConfig;
+use crate::freshness::KeyFreshness;
+use crate::http;
+use crate::keyplane::{AnyDataPlane, KeyPlane, KeyPlaneParts, KeyPlaneSettings};
+use crate::metrics::XappMetrics;
+
+fn read(path: &std::path::Path, what: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
+}
+
+/// The key plane and (when `http_listen` is set) its HTTP endpoint task.
+pub async fn key_plane(
+    config: &KeyPlaneConfig,
+    http_listen: Option<SocketAddr>,
+    e2_local: SocketAddr,
+    stop: watch::Receiver<bool>,
+) -> Result<(KeyPlane, Option<JoinHandle<std::io::Result<()>>>), String> {
+    let cert = config.pki_dir.join(format!("sae-{}.pem", config.sae_id));
+    let key = config.pki_dir.join(format!("sae-{}.key", config.sae_id));
+    let identity = CertifiedKey::from_pem(&read(&cert, "certificate")?, &read(&key, "private key")?)
+        .map_err(|e| format!("{} / {}: {e}", cert.display(), key.display()))?;
+    let signer = LocalIdentity::from_certified_key(&identity).map_err(|e| format!("{}: {e}", cert.display()))?;
+    let anchors_pem = read(&config.trust_anchors, "trust anchors")?;
+    let anchors =
+        TrustAnchors::from_pem(&anchors_pem).map_err(|e| format!("{}: {e}", config.trust_anchors.display()))?;
+    let kme = match &config.kme {
+        None => None,
+        Some((url, kme_id)) => {
+            let roots = parse_pem_certificates(&read(&config.pki_dir.join("ca.pem"), "KME CA")?)
+                .map_err(|e| format!("KME CA: {e}"))?;
+            let tls = qsafe_pqc::tls::client_config(
+                &roots,
+                Some(&identity),
+                KeyExchangePolicy::HybridPreferred,
+                AuthPolicy::Any,
+            )
+            .map_err(|e| format!("KME TLS: {e}"))?;
+            Some(
+                Etsi014Client::new(ClientConfig::new(url.clone(), tls, kme_id.clone()))
+                    .map_err(|e| format!("KME {url}: {e}"))?,
+            )
+        }
+    };
+    let data_plane = match &config.xfrm_broker {
+        Some(path) => AnyDataPlane::Broker(Arc::new(
+            BrokerClient::connect_with_retry(path, Duration::from_secs(5))
+                .await
+                .map_err(|e| format!("xfrm broker {}: {e}", path.display()))?,
+        )),
+        None => {
+            tracing::warn!("key plane: no --xfrm-broker: SAs go to an in-process model, not the kernel");
+            AnyDataPlane::Memory(Arc::new(MemoryDataPlane::new()))
+        }
+    };
+    let local_ip = if e2_local.ip().is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { e2_local.ip() };
+    let local = SocketAddr::new(local_ip, e2_local.port());
+    if e2_local.ip().is_unspecified() && config.xfrm_broker.is_some() {
+        return Err(
+            "the key plane with kernel ESP needs a specific --e2-listen address (the IPsec selectors use it)".into()
+        );
+    }
+    let metrics = XappMetrics::new();
+    let (publisher, state) = http::channel(metrics);
+    let http_task = match http_listen {
+        Some(addr) => {
+            let (bound, task) =
+                http::serve(addr, state, stop.clone()).await.map_err(|e| format!("HTTP {addr}: {e}"))?;
+            tracing::info!(addr = %bound, "serving /metrics and /status");
+            Some(task)
+        }
+        None => None,
+    };
+    let monitor = Arc::new(Mutex::new(KeyFreshness::new(config.policy.clone())));
+    let settings = KeyPlaneSettings {
+        ric_sae_id: config.sae_id.clone(),
+        report_period: config.report_period,
+        grace: config.grace,
+        rekey_timeout: Duration::from_secs(2),
+        max_retransmits: 3,
+        refill: RefillPolicy::default(),
+        kme_status_period: Duration::from_secs(5),
+        local,
+    };
+    let parts = KeyPlaneParts { identity: Arc::new(signer), anchors: Arc::new(anchors), data_plane, kme };
+    let keyplane = KeyPlane::new(settings, parts, monitor, publisher);
+    keyplane.spawn_ticker(Duration::from_secs(1), stop);
+    Ok((keyplane, http_task))
+}

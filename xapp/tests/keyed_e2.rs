@@ -1,0 +1,155 @@
+//! The key plane end to end, in one process: the `qsafe-xapp` key plane
+//! (E2 role + link tasks + freshness monitor) against `qsafe-e2node --keyed`
+//! nodes over in-memory E2 associations, with a real KME pair (ETSI 014 over
+//! ML-DSA / X25519MLKEM768 mutual TLS), real ML-DSA-65 certificates and real
+//! ML-KEM-768. The data planes are the in-process models (kernel ESP is the
+//! user-mode-Linux tier's job: tests/kernel/cases/60-*).
+//!
+//! Checks: every node's link is keyed on the policy's schedule (epochs go up,
+//! state protected, hybrid keys), KPM traffic flows only once protected and
+//! arrives complete and in order, and the status report says so.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use clap::Parser;
+use qsafe_e2::driver::MemoryConnector;
+use qsafe_e2node::keyed::{Keyed, KeyedMaterial};
+use qsafe_hybrid::KeySource;
+use qsafe_kme::Site;
+use qsafe_kme::config::{DemoPkiSettings, PkiAlgorithm, PkiSource, ServeSettings};
+use qsafe_kme::pki::DemoPki;
+use qsafe_xapp::config::{Cli, Settings};
+use qsafe_xapp::e2::E2Role;
+use qsafe_xapp::freshness::LinkState;
+use qsafe_xfrm::MemoryDataPlane;
+use tokio::sync::watch;
+
+const NODES: u32 = 4;
+/// KPM indications per node (sent once its link is protected).
+const COUNT: u64 = 300;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xapp_keys_every_node_and_traffic_flows_only_protected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut saes = vec!["ric-xapp".to_string()];
+    saes.extend((1..=NODES).map(|i| format!("e2node-{i}")));
+    let pki = DemoPki::generate(&DemoPkiSettings {
+        out: dir.path().into(),
+        algorithm: PkiAlgorithm::MlDsa65,
+        kme_ids: ["kme-a".into(), "kme-b".into()],
+        saes,
+        dns: vec![],
+        ips: vec![],
+        validity: Duration::from_secs(86_400),
+        force: false,
+    })
+    .expect("demo pki");
+    pki.write(dir.path(), false).expect("write pki");
+    let any = "127.0.0.1:0".parse().expect("addr");
+    let mut kme_settings =
+        ServeSettings { listen: [any, any], admin_listen: any, pki: PkiSource::Generate, ..ServeSettings::default() };
+    kme_settings.link.initial_key_count = 256;
+    let kme = qsafe_kme::server::start_with_material(kme_settings, pki.tls_material()).await.expect("kme");
+    let pki_dir = dir.path().to_str().expect("utf-8").to_string();
+
+    // ---- the xApp: E2 role + key plane (rekey every second)
+    let xapp = Settings::resolve(Cli::parse_from([
+        "qsafe-xapp",
+        "--pki-dir",
+        &pki_dir,
+        "--kme",
+        &format!("https://localhost:{}", kme.addr(Site::A).port()),
+        "--rekey-period",
+        "1",
+        "--kpm-period-ms",
+        "100",
+    ]))
+    .expect("xapp settings");
+    let (stop_tx, stop) = watch::channel(false);
+    let mut e2 = E2Role::new(&xapp.e2).expect("e2 role");
+    let config = xapp.keyplane.as_ref().expect("key plane");
+    let (keyplane, _http) =
+        qsafe_xapp::startup::key_plane(config, None, "127.0.0.1:36421".parse().expect("addr"), stop.clone())
+            .await
+            .expect("key plane");
+    let monitor = keyplane.monitor();
+    e2.set_key_plane(keyplane);
+    let handle = e2.handle().clone();
+    let links = e2.links();
+    let xapp_run = tokio::spawn(e2.run(stop.clone()));
+
+    // ---- the nodes: qsafe-e2node --keyed, over in-memory associations
+    let nodes = qsafe_e2node::config::Settings::resolve(qsafe_e2node::config::Cli::parse_from([
+        "qsafe-e2node",
+        "--ric",
+        "127.0.0.1",
+        "--nodes",
+        &NODES.to_string(),
+        "--keyed",
+        "--pki-dir",
+        &pki_dir,
+        "--kme",
+        &format!("https://localhost:{}", kme.addr(Site::B).port()),
+        "--rate",
+        "100",
+        "--count",
+        &COUNT.to_string(),
+        "--grace-ms",
+        "200",
+    ]))
+    .expect("node settings");
+    let material = KeyedMaterial::load(nodes.keyed.as_ref().expect("keyed"), nodes.nodes).expect("material");
+    let keyed =
+        Keyed { material: Arc::new(material), data_plane: Arc::new(MemoryDataPlane::new()), assume_ric_switched: true };
+    let (node_stop_tx, node_stop) = watch::channel(false);
+    let node_run =
+        tokio::spawn(qsafe_e2node::sim::run_with(nodes, MemoryConnector { ric: handle }, Some(keyed), node_stop));
+
+    // ---- every link protected and rekeyed at least 3 times (deadline, polled)
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        let status = monitor.lock().unwrap().status(SystemTime::now());
+        let done = status.links.len() == NODES as usize
+            && status.links.iter().all(|l| l.state == LinkState::Protected && l.epoch >= 3);
+        if done {
+            break status;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "links not keyed in time: {}",
+            serde_json::to_string_pretty(&status).unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    for l in &status.links {
+        assert_eq!(l.key_source, Some(KeySource::Hybrid), "{}: QKD + ML-KEM in qkd-and-pqc mode", l.node);
+        assert!(l.key_id.is_some(), "{}: a QKD key_ID is bound", l.node);
+        assert!(l.rekeys_ok >= 3 && l.rekey_latency.count >= 3, "{}: {:?}", l.node, l.rekey_latency);
+    }
+    // KPM flows once protected, while the links keep being rekeyed: every
+    // node's COUNT indications arrive.
+    assert!(
+        links
+            .wait_until(Duration::from_secs(60), |ls| ls.len() == NODES as usize
+                && ls.iter().all(|l| l.indications == COUNT))
+            .await,
+        "KPM indications did not all arrive: {:?}",
+        links.snapshot()
+    );
+    let epochs_after: Vec<u32> =
+        monitor.lock().unwrap().status(SystemTime::now()).links.iter().map(|l| l.epoch).collect();
+    node_stop_tx.send(true).expect("stop nodes");
+    let summary = node_run.await.expect("join").expect("nodes ran");
+    stop_tx.send(true).expect("stop xapp");
+    let xapp_summary = xapp_run.await.expect("join");
+    assert!(summary.all_set_up(), "{}", summary.line());
+    for l in &xapp_summary.links {
+        assert_eq!((l.undecodable, l.seq_missing, l.seq_reordered), (0, 0, 0), "{l:?}");
+    }
+    // (The node's indication counter also counts its E2SM-QKD REPORTs.)
+    assert!(summary.nodes.iter().all(|n| n.indications > COUNT), "{}", summary.line());
+    assert!(epochs_after.iter().all(|e| *e >= 3), "rekeys went on while KPM flowed: {epochs_after:?}");
+}
