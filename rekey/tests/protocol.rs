@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Fetch, World, pki};
+use common::{Fetch, World, node_cfg, pki};
 use qsafe_rekey::e2sm_qkd::{
     ControlFailureCause, ControlHeader, ControlMessage, ControlOutcome, ControlResult, KeySource, KeySourceMode,
     LinkState,
@@ -370,8 +370,8 @@ fn wrong_sae_id_and_untrusted_chains_are_refused() {
 fn unknown_kem_key_then_recovery_with_the_fresh_one() {
     let mut w = World::new();
     w.bootstrap();
-    // The node rotates through more than 4 keys (e.g. reports the RIC did not see).
-    for _ in 0..5 {
+    // The node rotates through more keys than it keeps (e.g. reports the RIC did not see).
+    for _ in 0..=node_cfg().kem_keys_kept {
         w.node.next_kem_key().unwrap();
     }
     let e1 = w.rekey(KeySourceMode::QkdAndPqc, true).unwrap();
