@@ -345,6 +345,15 @@ impl RicLink {
         Ok(())
     }
 
+    /// Raises the epoch floor: the next REKEY uses an epoch above `epoch`.
+    /// For a node this RIC keyed before under another `RicLink` (e.g. the
+    /// node reconnected after an isolation, when its REPORTs carry no current
+    /// SA): its old epochs must never be reused, and the node would refuse
+    /// them as replayed.
+    pub fn raise_epoch_floor(&mut self, epoch: u32) {
+        self.max_epoch = self.max_epoch.max(epoch);
+    }
+
     /// A REPORT: adopts its next KEM key (after verifying it) and learns the node's epoch.
     pub fn on_report(&mut self, msg: &IndicationMessage, _now_wall: SystemTime) -> Result<(), RicError> {
         let peer = self.peer.as_ref().ok_or(RicError::NotBootstrapped)?;

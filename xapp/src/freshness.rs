@@ -348,6 +348,11 @@ impl LinkObservation {
         if self.state == LinkState::Isolated || self.state_since.is_none() {
             self.clear_sa();
             self.set_state(LinkState::Unprotected, now);
+            // A node back from isolation starts over: the failures that led
+            // to the isolation must not isolate it again before its
+            // bootstrap rekey had a chance.
+            self.consecutive_failures = 0;
+            self.last_failure = None;
         }
     }
 
@@ -552,6 +557,23 @@ impl KmeStock {
             return None;
         }
         Some(Duration::from_secs_f64((left as f64 / drain).min(1e9)))
+    }
+}
+
+/// How early a scheduled rekey may start. The monitor is evaluated on a
+/// ticker (every second in the xApp); without slack a rekey that started a
+/// few milliseconds after one tick is not due at the tick one period later,
+/// and a 1 s period became a rekey every 2 s (measured by the rekey_scale
+/// example).
+pub const SCHEDULE_SLACK: Duration = Duration::from_millis(250);
+
+/// When the schedule of the next rekey starts: the start of the last
+/// successful rekey (its completion minus its latency), else the time the
+/// current key was installed.
+fn scheduled_from(link: &LinkObservation) -> Option<SystemTime> {
+    match link.last_rekey_ok {
+        Some(done) => Some(done.checked_sub(link.latency.last().unwrap_or_default()).unwrap_or(done)),
+        None => link.installed_at,
     }
 }
 
@@ -931,7 +953,7 @@ pub fn evaluate(policy: &FreshnessPolicy, link: &LinkObservation, stock: &KmeSto
                 Some(RekeyReason::MaxPackets)
             } else if age > policy.max_key_age {
                 Some(RekeyReason::MaxAge)
-            } else if born.is_none_or(|b| now >= b + policy.rekey_period) {
+            } else if scheduled_from(link).is_none_or(|b| now + SCHEDULE_SLACK >= b + policy.rekey_period) {
                 Some(RekeyReason::Scheduled)
             } else {
                 None

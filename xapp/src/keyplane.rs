@@ -160,6 +160,10 @@ struct Inner {
     publisher: StatusPublisher,
     links: Mutex<HashMap<String, mpsc::UnboundedSender<Enforcement>>>,
     buffers: Mutex<HashMap<String, Arc<PrefetchBuffer>>>,
+    /// The highest epoch issued per node, kept across link tasks: a node
+    /// that reconnects (after an isolation its REPORTs carry no SA) is
+    /// never offered an epoch it has seen.
+    epochs: Mutex<HashMap<String, u32>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -194,6 +198,7 @@ impl KeyPlane {
                 publisher,
                 links: Mutex::new(HashMap::new()),
                 buffers: Mutex::new(HashMap::new()),
+                epochs: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -304,6 +309,9 @@ impl KeyPlane {
         cfg.rekey_timeout = s.rekey_timeout;
         cfg.max_retransmits = s.max_retransmits;
         let mut link = RicLink::new(cfg, self.inner.parts.identity.clone(), self.inner.parts.anchors.clone());
+        if let Some(epoch) = lock(&self.inner.epochs).get(&name) {
+            link.raise_epoch_floor(*epoch);
+        }
         if let Err(e) = link.on_ran_function(&def, SystemTime::now()) {
             // A node whose chain or KEM key does not verify is not keyed; the
             // monitor sees an unprotected link and enforces its deadline.
@@ -362,6 +370,8 @@ impl KeyPlane {
         let mut counters_poll = tokio::time::interval(Duration::from_secs(1));
         loop {
             driver.drain(&mut link).await;
+            let epoch = link.security().max_epoch;
+            lock(&self.inner.epochs).insert(name.clone(), epoch);
             let deadline = link.poll_timeout();
             let sleep = async {
                 match deadline {

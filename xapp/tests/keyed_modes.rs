@@ -489,15 +489,10 @@ async fn qkd_and_pqc_isolate_removes_the_sas_and_alarms() {
 /// hold, the xApp releases ESP and drops the association; the node
 /// reconnects (unprotected, as at bootstrap) and its bootstrap rekey in
 /// qkd-and-pqc re-protects it with hybrid keys, and the alarms clear.
-///
-/// Ignored: it does not work in-process. The fresh link task that the
-/// reconnect attaches starts a new `RicLink` at epoch 0, while the node
-/// remembers its last accepted epoch; the bootstrap REKEYs (epochs 1, 2, 3)
-/// are refused as `ReplayedEpoch`, that makes `rekey-failing` (the failure
-/// count also survives `on_setup`), the policy isolates again, and the
-/// cycle repeats. See the helper report for the proposed fix.
+/// (Regression: the reconnect's new link task must continue above the
+/// node's epochs — the key plane keeps them — and the failures that led to
+/// the isolation must not isolate the reconnected node again.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "xApp bug: after recovery from isolation the new link task restarts epochs at 1 and the node refuses them (ReplayedEpoch)"]
 async fn qkd_and_pqc_isolated_link_recovers_to_hybrid() {
     let (rig, _node) = isolate_on_outage().await;
     kme_up(&rig).await;
