@@ -57,7 +57,7 @@ use qsafe_qkd::client::{ClientConfig, Etsi014Client};
 use qsafe_rekey::{
     DataPlaneOp, LocalIdentity, NodeAction, NodeLink, NodeLinkConfig, QkdFetchError, SaCounters, SaSpec, TrustAnchors,
 };
-use qsafe_xfrm::{BrokerClient, DataPlane, DataPlaneError, Direction, Link, MemoryDataPlane, SaRequest};
+use qsafe_xfrm::{DataPlane, DataPlaneError, Direction, Link, SaRequest};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::KeyedSettings;
@@ -165,59 +165,6 @@ impl KeyedMaterial {
             out.push(NodeMaterial { sae_id, identity: Arc::new(identity), kme });
         }
         Ok(KeyedMaterial { settings: settings.clone(), anchors: Arc::new(anchors), nodes: out })
-    }
-}
-
-/// The data plane of the binary: the broker or the in-memory model.
-#[derive(Debug)]
-pub enum AnyDataPlane {
-    /// No privileges.
-    Memory(MemoryDataPlane),
-    /// `qsafe-xfrm-broker`.
-    Broker(BrokerClient),
-}
-
-impl DataPlane for AnyDataPlane {
-    async fn install_sa(&self, req: SaRequest) -> Result<(), DataPlaneError> {
-        match self {
-            AnyDataPlane::Memory(d) => d.install_sa(req).await,
-            AnyDataPlane::Broker(d) => d.install_sa(req).await,
-        }
-    }
-    async fn delete_sa(&self, link: Link, direction: Direction, spi: u32) -> Result<(), DataPlaneError> {
-        match self {
-            AnyDataPlane::Memory(d) => d.delete_sa(link, direction, spi).await,
-            AnyDataPlane::Broker(d) => d.delete_sa(link, direction, spi).await,
-        }
-    }
-    async fn sa_counters(
-        &self,
-        link: Link,
-        direction: Direction,
-        spi: u32,
-    ) -> Result<qsafe_xfrm::SaCounters, DataPlaneError> {
-        match self {
-            AnyDataPlane::Memory(d) => d.sa_counters(link, direction, spi).await,
-            AnyDataPlane::Broker(d) => d.sa_counters(link, direction, spi).await,
-        }
-    }
-    async fn require_esp(&self, link: Link) -> Result<(), DataPlaneError> {
-        match self {
-            AnyDataPlane::Memory(d) => d.require_esp(link).await,
-            AnyDataPlane::Broker(d) => d.require_esp(link).await,
-        }
-    }
-    async fn release_esp(&self, link: Link) -> Result<(), DataPlaneError> {
-        match self {
-            AnyDataPlane::Memory(d) => d.release_esp(link).await,
-            AnyDataPlane::Broker(d) => d.release_esp(link).await,
-        }
-    }
-    async fn delete_all(&self, link: Link) -> Result<u32, DataPlaneError> {
-        match self {
-            AnyDataPlane::Memory(d) => d.delete_all(link).await,
-            AnyDataPlane::Broker(d) => d.delete_all(link).await,
-        }
     }
 }
 

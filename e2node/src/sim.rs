@@ -18,10 +18,10 @@ use qsafe_e2::{E2NodeId, RequestId};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
-use qsafe_xfrm::{BrokerClient, DataPlane, MemoryDataPlane};
+use qsafe_xfrm::{AnyDataPlane, BrokerClient, DataPlane, MemoryDataPlane};
 
 use crate::config::{ControlAnswer, GNB_ID_BITS, Rate, Settings};
-use crate::keyed::{AnyDataPlane, Keyed, KeyedMaterial, KeyedMsg, KeyedStats, NodeKeyPlane, QKD_RAN_FUNCTION_ID};
+use crate::keyed::{Keyed, KeyedMaterial, KeyedMsg, KeyedStats, NodeKeyPlane, QKD_RAN_FUNCTION_ID};
 
 /// RAN function id of the KPM function every emulated node offers.
 pub const KPM_RAN_FUNCTION_ID: u16 = 2;
@@ -146,7 +146,7 @@ pub async fn run(
         }
         None => {
             tracing::info!("keyed mode without --xfrm-broker: SAs in an in-memory model (no kernel IPsec)");
-            (AnyDataPlane::Memory(MemoryDataPlane::new()), true)
+            (AnyDataPlane::Memory(Arc::new(MemoryDataPlane::new())), true)
         }
     };
     let keyed = Keyed { material: Arc::new(material), data_plane: Arc::new(data_plane), assume_ric_switched };

@@ -21,6 +21,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -31,8 +34,6 @@ use qsafe_e2::driver::MemoryConnector;
 use qsafe_e2node::keyed::{Keyed, KeyedMaterial};
 use qsafe_hybrid::KeySource;
 use qsafe_kme::Site;
-use qsafe_kme::config::{DemoPkiSettings, PkiAlgorithm, PkiSource, ServeSettings};
-use qsafe_kme::pki::DemoPki;
 use qsafe_xapp::e2::E2Role;
 use qsafe_xapp::freshness::{KeyFreshness, LATENCY_WINDOW, LatencyWindow, LinkState};
 use qsafe_xfrm::MemoryDataPlane;
@@ -213,35 +214,20 @@ async fn main() {
 
     // ---- PKI: the xApp's and every node's ML-DSA-65 certificate
     let t = Instant::now();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut saes = vec!["ric-xapp".to_string()];
-    saes.extend((1..=nodes).map(|i| format!("e2node-{i}")));
-    let pki = DemoPki::generate(&DemoPkiSettings {
-        out: dir.path().into(),
-        algorithm: PkiAlgorithm::MlDsa65,
-        kme_ids: ["kme-a".into(), "kme-b".into()],
-        saes,
-        dns: vec![],
-        ips: vec![],
-        validity: Duration::from_secs(86_400),
-        force: false,
-    })
-    .expect("demo pki");
-    pki.write(dir.path(), false).expect("write pki");
+    let (dir, pki) = common::demo_pki(nodes);
     let pki_seconds = t.elapsed().as_secs_f64();
     progress(&format!("PKI for {nodes} nodes in {pki_seconds:.1} s"));
 
     // ---- KME pair: a full pool (the prefetch buffers take up to 64 keys
     // per link at start) and 100 Mbit/s of secret key.
-    let any = "127.0.0.1:0".parse().expect("addr");
-    let mut kme_settings =
-        ServeSettings { listen: [any, any], admin_listen: any, pki: PkiSource::Generate, ..ServeSettings::default() };
-    kme_settings.link.max_key_count = 1_000_000;
-    kme_settings.link.initial_key_count = 1_000_000;
-    kme_settings.link.max_pending_keys = 1_000_000;
-    kme_settings.link.secret_key_rate_bps = 100_000_000;
-    kme_settings.limits.max_connections = 8 * nodes as usize + 256;
-    let kme = qsafe_kme::server::start_with_material(kme_settings, pki.tls_material()).await.expect("kme");
+    let kme = common::start_kme(&pki, |s| {
+        s.link.max_key_count = 1_000_000;
+        s.link.initial_key_count = 1_000_000;
+        s.link.max_pending_keys = 1_000_000;
+        s.link.secret_key_rate_bps = 100_000_000;
+        s.limits.max_connections = 8 * nodes as usize + 256;
+    })
+    .await;
     let pki_dir = dir.path().to_str().expect("utf-8").to_string();
 
     // ---- the xApp, as qsafe-xapp builds it

@@ -46,7 +46,7 @@ use qsafe_qkd::prefetch::{PrefetchBuffer, RefillPolicy};
 use qsafe_rekey::ric::{RicAction, RicLink, RicLinkConfig};
 use qsafe_rekey::sa::{DataPlaneOp, Direction as SaDirection, SaSpec, SpiAllocator};
 use qsafe_rekey::trust::{LocalIdentity, TrustAnchors};
-use qsafe_xfrm::{BrokerClient, DataPlane, DataPlaneError, Direction, Link, MemoryDataPlane, SaCounters, SaRequest};
+use qsafe_xfrm::{AnyDataPlane, DataPlane, DataPlaneError, Direction, Link, SaRequest};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -56,59 +56,6 @@ use crate::metrics::RekeyResult;
 
 /// Action id of the E2SM-QKD REPORT action.
 const REPORT_ACTION_ID: u8 = 1;
-
-/// The data plane the xApp hands keys to.
-#[derive(Debug, Clone)]
-pub enum AnyDataPlane {
-    /// `qsafe-xfrm-broker` (kernel ESP; the broker holds CAP_NET_ADMIN).
-    Broker(Arc<BrokerClient>),
-    /// No kernel: an in-process model (tests, demos without privileges).
-    Memory(Arc<MemoryDataPlane>),
-}
-
-impl AnyDataPlane {
-    async fn install_sa(&self, req: SaRequest) -> Result<(), DataPlaneError> {
-        match self {
-            AnyDataPlane::Broker(b) => b.install_sa(req).await,
-            AnyDataPlane::Memory(m) => m.install_sa(req).await,
-        }
-    }
-
-    async fn delete_sa(&self, link: Link, direction: Direction, spi: u32) -> Result<(), DataPlaneError> {
-        match self {
-            AnyDataPlane::Broker(b) => b.delete_sa(link, direction, spi).await,
-            AnyDataPlane::Memory(m) => m.delete_sa(link, direction, spi).await,
-        }
-    }
-
-    async fn sa_counters(&self, link: Link, direction: Direction, spi: u32) -> Result<SaCounters, DataPlaneError> {
-        match self {
-            AnyDataPlane::Broker(b) => b.sa_counters(link, direction, spi).await,
-            AnyDataPlane::Memory(m) => m.sa_counters(link, direction, spi).await,
-        }
-    }
-
-    async fn require_esp(&self, link: Link) -> Result<(), DataPlaneError> {
-        match self {
-            AnyDataPlane::Broker(b) => b.require_esp(link).await,
-            AnyDataPlane::Memory(m) => m.require_esp(link).await,
-        }
-    }
-
-    async fn release_esp(&self, link: Link) -> Result<(), DataPlaneError> {
-        match self {
-            AnyDataPlane::Broker(b) => b.release_esp(link).await,
-            AnyDataPlane::Memory(m) => m.release_esp(link).await,
-        }
-    }
-
-    async fn delete_all(&self, link: Link) -> Result<u32, DataPlaneError> {
-        match self {
-            AnyDataPlane::Broker(b) => b.delete_all(link).await,
-            AnyDataPlane::Memory(m) => m.delete_all(link).await,
-        }
-    }
-}
 
 /// Settings of the key plane.
 #[derive(Debug, Clone)]

@@ -11,14 +11,14 @@ use qsafe_pqc::tls::{AuthPolicy, KeyExchangePolicy};
 use qsafe_qkd::client::{ClientConfig, Etsi014Client};
 use qsafe_qkd::prefetch::RefillPolicy;
 use qsafe_rekey::trust::{LocalIdentity, TrustAnchors};
-use qsafe_xfrm::{BrokerClient, MemoryDataPlane};
+use qsafe_xfrm::{AnyDataPlane, BrokerClient, MemoryDataPlane};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::KeyPlaneConfig;
 use crate::freshness::KeyFreshness;
 use crate::http;
-use crate::keyplane::{AnyDataPlane, KeyPlane, KeyPlaneParts, KeyPlaneSettings};
+use crate::keyplane::{KeyPlane, KeyPlaneParts, KeyPlaneSettings};
 use crate::metrics::XappMetrics;
 
 fn read(path: &std::path::Path, what: &str) -> Result<String, String> {
@@ -59,11 +59,11 @@ pub async fn key_plane(
         }
     };
     let data_plane = match &config.xfrm_broker {
-        Some(path) => AnyDataPlane::Broker(Arc::new(
+        Some(path) => AnyDataPlane::Broker(
             BrokerClient::connect_with_retry(path, Duration::from_secs(5))
                 .await
                 .map_err(|e| format!("xfrm broker {}: {e}", path.display()))?,
-        )),
+        ),
         None => {
             tracing::warn!("key plane: no --xfrm-broker: SAs go to an in-process model, not the kernel");
             AnyDataPlane::Memory(Arc::new(MemoryDataPlane::new()))

@@ -11,6 +11,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -19,8 +21,6 @@ use qsafe_e2::driver::MemoryConnector;
 use qsafe_e2node::keyed::{Keyed, KeyedMaterial};
 use qsafe_hybrid::KeySource;
 use qsafe_kme::Site;
-use qsafe_kme::config::{DemoPkiSettings, PkiAlgorithm, PkiSource, ServeSettings};
-use qsafe_kme::pki::DemoPki;
 use qsafe_xapp::config::{Cli, Settings};
 use qsafe_xapp::e2::E2Role;
 use qsafe_xapp::freshness::LinkState;
@@ -33,26 +33,8 @@ const COUNT: u64 = 300;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xapp_keys_every_node_and_traffic_flows_only_protected() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut saes = vec!["ric-xapp".to_string()];
-    saes.extend((1..=NODES).map(|i| format!("e2node-{i}")));
-    let pki = DemoPki::generate(&DemoPkiSettings {
-        out: dir.path().into(),
-        algorithm: PkiAlgorithm::MlDsa65,
-        kme_ids: ["kme-a".into(), "kme-b".into()],
-        saes,
-        dns: vec![],
-        ips: vec![],
-        validity: Duration::from_secs(86_400),
-        force: false,
-    })
-    .expect("demo pki");
-    pki.write(dir.path(), false).expect("write pki");
-    let any = "127.0.0.1:0".parse().expect("addr");
-    let mut kme_settings =
-        ServeSettings { listen: [any, any], admin_listen: any, pki: PkiSource::Generate, ..ServeSettings::default() };
-    kme_settings.link.initial_key_count = 256;
-    let kme = qsafe_kme::server::start_with_material(kme_settings, pki.tls_material()).await.expect("kme");
+    let (dir, pki) = common::demo_pki(NODES);
+    let kme = common::start_kme(&pki, |s| s.link.initial_key_count = 256).await;
     let pki_dir = dir.path().to_str().expect("utf-8").to_string();
 
     // ---- the xApp: E2 role + key plane (rekey every second)

@@ -25,6 +25,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -34,8 +36,6 @@ use qsafe_e2::driver::MemoryConnector;
 use qsafe_e2node::keyed::{Keyed, KeyedMaterial};
 use qsafe_hybrid::{KeySource, Mode};
 use qsafe_kme::Site;
-use qsafe_kme::config::{DemoPkiSettings, PkiAlgorithm, PkiSource, ServeSettings};
-use qsafe_kme::pki::DemoPki;
 use qsafe_kme::server::RunningKme;
 use qsafe_pqc::pki::{CertifiedKey, parse_pem_certificates};
 use qsafe_pqc::tls::{AuthPolicy, KeyExchangePolicy};
@@ -46,9 +46,10 @@ use qsafe_xapp::config::{Cli, Settings};
 use qsafe_xapp::e2::{E2Role, E2Summary};
 use qsafe_xapp::freshness::{AlarmKind, KeyFreshness, LinkState, LinkStatus, StatusReport};
 use qsafe_xapp::http::{self, HttpState};
-use qsafe_xapp::keyplane::{AnyDataPlane, KeyPlane, KeyPlaneParts, KeyPlaneSettings};
+use qsafe_xapp::keyplane::{KeyPlane, KeyPlaneParts, KeyPlaneSettings};
 use qsafe_xapp::metrics::XappMetrics;
 use qsafe_xapp::policy::{FreshnessPolicy, OnViolation};
+use qsafe_xfrm::AnyDataPlane;
 use qsafe_xfrm::MemoryDataPlane;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
@@ -92,30 +93,8 @@ fn policy(mode: Mode, on_violation: OnViolation) -> FreshnessPolicy {
 
 impl Rig {
     async fn start(mode: Mode, on_violation: OnViolation, nodes: u32) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut saes = vec!["ric-xapp".to_string()];
-        saes.extend((1..=nodes).map(|i| format!("e2node-{i}")));
-        let pki = DemoPki::generate(&DemoPkiSettings {
-            out: dir.path().into(),
-            algorithm: PkiAlgorithm::MlDsa65,
-            kme_ids: ["kme-a".into(), "kme-b".into()],
-            saes,
-            dns: vec![],
-            ips: vec![],
-            validity: Duration::from_secs(86_400),
-            force: false,
-        })
-        .expect("demo pki");
-        pki.write(dir.path(), false).expect("write pki");
-        let any = "127.0.0.1:0".parse().expect("addr");
-        let mut kme_settings = ServeSettings {
-            listen: [any, any],
-            admin_listen: any,
-            pki: PkiSource::Generate,
-            ..ServeSettings::default()
-        };
-        kme_settings.link.initial_key_count = 256;
-        let kme = qsafe_kme::server::start_with_material(kme_settings, pki.tls_material()).await.expect("kme");
+        let (dir, pki) = common::demo_pki(nodes);
+        let kme = common::start_kme(&pki, |s| s.link.initial_key_count = 256).await;
         let pki_dir = dir.path().to_str().expect("utf-8").to_string();
 
         // ---- the xApp: E2 role + key plane, assembled from its parts

@@ -22,6 +22,7 @@
 //! (each with its own SPI; make-before-break keeps old and new side by side).
 //! See `docs/xfrm-broker.md`.
 
+mod any;
 pub mod client;
 pub mod direct;
 pub mod memory;
@@ -35,6 +36,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use zeroize::Zeroizing;
 
+pub use any::AnyDataPlane;
 pub use client::BrokerClient;
 pub use direct::DirectNetlink;
 pub use memory::MemoryDataPlane;

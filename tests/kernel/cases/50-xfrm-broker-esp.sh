@@ -48,45 +48,8 @@ run() {
     xb() { ip netns exec b "$X" --socket "$SOCK_B" "$@"; }
     packets() { sed -n 's/.*packets=\([0-9]*\).*/\1/p'; }
 
-    # ---- capture helper: counts IP protocols on an interface until SIGTERM
-    cat > "$CASE_DIR/capture.py" <<'PY'
-import json, signal, socket, sys
-iface, out, ready = sys.argv[1], sys.argv[2], sys.argv[3]
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
-# 8 MiB receive buffer (SO_RCVBUFFORCE, root in the guest) so bursts are not dropped
-s.setsockopt(socket.SOL_SOCKET, 33, 8 << 20)
-s.bind((iface, 0))
-s.settimeout(0.1)
-counts = {"esp": 0, "sctp": 0, "other_ip": 0, "frames": 0, "dropped": 0}
-stop = False
-def on_term(*_):
-    global stop
-    stop = True
-signal.signal(signal.SIGTERM, on_term)
-open(ready, "w").close()
-while not stop:
-    try:
-        f = s.recv(65535)
-    except socket.timeout:
-        continue
-    except InterruptedError:
-        continue
-    counts["frames"] += 1
-    et = int.from_bytes(f[12:14], "big")
-    proto = f[23] if et == 0x0800 and len(f) > 23 else (f[20] if et == 0x86DD and len(f) > 20 else None)
-    if proto == 50:
-        counts["esp"] += 1
-    elif proto == 132:
-        counts["sctp"] += 1
-    elif proto is not None:
-        counts["other_ip"] += 1
-try:
-    # PACKET_STATISTICS (6): tp_packets, tp_drops
-    counts["dropped"] = int.from_bytes(s.getsockopt(263, 6, 8)[4:8], "little")
-except OSError:
-    pass
-json.dump(counts, open(out, "w"))
-PY
+    # ---- capture: tests/kernel/lib/capture.py counts IP protocols on an
+    #      interface until SIGTERM (or its time limit)
     # ---- SCTP associations from a chosen local port (sctp_check cannot bind one):
     #   assoc.py serve LISTEN_IP:PORT READY_FILE TIMEOUT   echo server, one association at a time
     #   assoc.py ping BIND_IP:PORT CONNECT_IP:PORT TIMEOUT COUNT   exit 0 echoed, 2 no association
@@ -152,7 +115,7 @@ PY
     # capture_start NAME / capture_stop NAME: sets ESP and SCTP
     capture_start() {
         rm -f "$CASE_DIR/$1.ready" "$CASE_DIR/$1.json"
-        ip netns exec a python3 "$CASE_DIR/capture.py" va "$CASE_DIR/$1.json" "$CASE_DIR/$1.ready" &
+        ip netns exec a python3 "$QSAFE_REPO/tests/kernel/lib/capture.py" va "$CASE_DIR/$1.json" "$CASE_DIR/$1.ready" 600 &
         CAP=$!
         PIDS="$PIDS $CAP"
         i=0
