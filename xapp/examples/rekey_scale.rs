@@ -30,8 +30,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use qsafe_e2::driver::MemoryConnector;
-use qsafe_e2node::keyed::{Keyed, KeyedMaterial};
 use qsafe_hybrid::KeySource;
 use qsafe_kme::Site;
 use qsafe_xapp::e2::E2Role;
@@ -258,33 +256,16 @@ async fn main() {
     let xapp_run = tokio::spawn(e2.run(stop.clone()));
 
     // ---- the nodes
-    let node_settings = qsafe_e2node::config::Settings::resolve(qsafe_e2node::config::Cli::parse_from([
-        "qsafe-e2node",
-        "--ric",
-        "127.0.0.1",
-        "--nodes",
-        &nodes.to_string(),
-        "--keyed",
-        "--pki-dir",
+    let (node_stop_tx, node_run) = common::spawn_keyed_nodes(
+        handle,
         &pki_dir,
-        "--kme",
-        &format!("https://localhost:{}", kme.addr(Site::B).port()),
-        "--connect-timeout",
-        "600",
-    ]))
-    .expect("node settings");
-    let material =
-        KeyedMaterial::load(node_settings.keyed.as_ref().expect("keyed"), node_settings.nodes).expect("material");
-    let keyed =
-        Keyed { material: Arc::new(material), data_plane: Arc::new(MemoryDataPlane::new()), assume_ric_switched: true };
-    let (node_stop_tx, node_stop) = watch::channel(false);
+        &kme,
+        nodes,
+        &["--connect-timeout", "600"],
+        Arc::new(MemoryDataPlane::new()),
+    );
+    // (Node key material is loaded by then: setup time is E2 + rekeys only.)
     let t = Instant::now();
-    let node_run = tokio::spawn(qsafe_e2node::sim::run_with(
-        node_settings,
-        MemoryConnector { ric: handle },
-        Some(keyed),
-        node_stop,
-    ));
 
     // ---- setup: until every link is protected
     let deadline = t + Duration::from_secs_f64(args.setup_timeout);

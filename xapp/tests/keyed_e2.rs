@@ -17,8 +17,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::Parser;
-use qsafe_e2::driver::MemoryConnector;
-use qsafe_e2node::keyed::{Keyed, KeyedMaterial};
 use qsafe_hybrid::KeySource;
 use qsafe_kme::Site;
 use qsafe_xapp::config::{Cli, Settings};
@@ -64,31 +62,10 @@ async fn xapp_keys_every_node_and_traffic_flows_only_protected() {
     let xapp_run = tokio::spawn(e2.run(stop.clone()));
 
     // ---- the nodes: qsafe-e2node --keyed, over in-memory associations
-    let nodes = qsafe_e2node::config::Settings::resolve(qsafe_e2node::config::Cli::parse_from([
-        "qsafe-e2node",
-        "--ric",
-        "127.0.0.1",
-        "--nodes",
-        &NODES.to_string(),
-        "--keyed",
-        "--pki-dir",
-        &pki_dir,
-        "--kme",
-        &format!("https://localhost:{}", kme.addr(Site::B).port()),
-        "--rate",
-        "100",
-        "--count",
-        &COUNT.to_string(),
-        "--grace-ms",
-        "200",
-    ]))
-    .expect("node settings");
-    let material = KeyedMaterial::load(nodes.keyed.as_ref().expect("keyed"), nodes.nodes).expect("material");
-    let keyed =
-        Keyed { material: Arc::new(material), data_plane: Arc::new(MemoryDataPlane::new()), assume_ric_switched: true };
-    let (node_stop_tx, node_stop) = watch::channel(false);
-    let node_run =
-        tokio::spawn(qsafe_e2node::sim::run_with(nodes, MemoryConnector { ric: handle }, Some(keyed), node_stop));
+    let count = COUNT.to_string();
+    let extra = ["--rate", "100", "--count", &count, "--grace-ms", "200"];
+    let (node_stop_tx, node_run) =
+        common::spawn_keyed_nodes(handle, &pki_dir, &kme, NODES, &extra, Arc::new(MemoryDataPlane::new()));
 
     // ---- every link protected and rekeyed at least 3 times (deadline, polled)
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

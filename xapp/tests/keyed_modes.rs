@@ -32,8 +32,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use clap::Parser;
-use qsafe_e2::driver::MemoryConnector;
-use qsafe_e2node::keyed::{Keyed, KeyedMaterial};
 use qsafe_hybrid::{KeySource, Mode};
 use qsafe_kme::Site;
 use qsafe_kme::server::RunningKme;
@@ -158,32 +156,9 @@ impl Rig {
         let xapp_run = tokio::spawn(e2.run(stop.clone()));
 
         // ---- the nodes: qsafe-e2node --keyed over in-memory associations
-        let node_settings = qsafe_e2node::config::Settings::resolve(qsafe_e2node::config::Cli::parse_from([
-            "qsafe-e2node",
-            "--ric",
-            "127.0.0.1",
-            "--nodes",
-            &nodes.to_string(),
-            "--keyed",
-            "--pki-dir",
-            &pki_dir,
-            "--kme",
-            &format!("https://localhost:{}", kme.addr(Site::B).port()),
-            "--grace-ms",
-            "200",
-        ]))
-        .expect("node settings");
-        let material =
-            KeyedMaterial::load(node_settings.keyed.as_ref().expect("keyed"), node_settings.nodes).expect("material");
         let node_dp = Arc::new(MemoryDataPlane::new());
-        let keyed = Keyed { material: Arc::new(material), data_plane: node_dp.clone(), assume_ric_switched: true };
-        let (node_stop_tx, node_stop) = watch::channel(false);
-        let node_run = tokio::spawn(qsafe_e2node::sim::run_with(
-            node_settings,
-            MemoryConnector { ric: handle },
-            Some(keyed),
-            node_stop,
-        ));
+        let (node_stop_tx, node_run) =
+            common::spawn_keyed_nodes(handle, &pki_dir, &kme, nodes, &["--grace-ms", "200"], node_dp.clone());
         Rig {
             _dir: dir,
             kme,

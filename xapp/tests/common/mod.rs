@@ -40,3 +40,31 @@ pub async fn start_kme(pki: &DemoPki, adjust: impl FnOnce(&mut ServeSettings)) -
     adjust(&mut settings);
     qsafe_kme::server::start_with_material(settings, pki.tls_material()).await.expect("kme")
 }
+
+/// Runs `qsafe-e2node --keyed` (the simulator's own node app, `sim::run_with`)
+/// with `nodes` nodes over in-memory associations to `ric`, keyed from the
+/// PKI in `pki_dir` and KME B of `kme`, SAs into `data_plane`; `extra` are
+/// more command-line flags. Returns the stop switch and the run.
+pub fn spawn_keyed_nodes(
+    ric: qsafe_e2::driver::RicHandle,
+    pki_dir: &str,
+    kme: &RunningKme,
+    nodes: u32,
+    extra: &[&str],
+    data_plane: std::sync::Arc<qsafe_xfrm::MemoryDataPlane>,
+) -> (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<Result<qsafe_e2node::sim::Summary, String>>) {
+    let kme_b = format!("https://localhost:{}", kme.addr(qsafe_kme::Site::B).port());
+    let nodes = nodes.to_string();
+    let mut args = vec!["qsafe-e2node", "--ric", "127.0.0.1", "--nodes", &nodes, "--keyed"];
+    args.extend(["--pki-dir", pki_dir, "--kme", &kme_b]);
+    args.extend_from_slice(extra);
+    let cli = <qsafe_e2node::config::Cli as clap::Parser>::parse_from(args);
+    let settings = qsafe_e2node::config::Settings::resolve(cli).expect("node settings");
+    let keyed_settings = settings.keyed.as_ref().expect("keyed");
+    let material = qsafe_e2node::keyed::KeyedMaterial::load(keyed_settings, settings.nodes).expect("material");
+    let keyed =
+        qsafe_e2node::keyed::Keyed { material: std::sync::Arc::new(material), data_plane, assume_ric_switched: true };
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let connector = qsafe_e2::driver::MemoryConnector { ric };
+    (stop_tx, tokio::spawn(qsafe_e2node::sim::run_with(settings, connector, Some(keyed), stop)))
+}
