@@ -18,8 +18,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 stage_pass=0
-stage() { echo; echo "== $*"; }
+CURRENT_STAGE="start"
+stage() {
+  CURRENT_STAGE="$*"
+  echo
+  echo "== $*"
+  # CI: the disk left (the workspace's targets are large; a full disk fails builds)
+  if [ -n "${CI:-}" ]; then df -h "$ROOT" | awk 'NR == 2 {print "   (disk: " $4 " free of " $2 ")"}'; fi
+}
 ok() { stage_pass=$((stage_pass + 1)); }
+# The last line names the stage that failed (CI logs are long).
+trap 'rc=$?; if [ $rc -ne 0 ]; then echo; echo "== test-all: FAILED (exit $rc) in stage: $CURRENT_STAGE"; fi' EXIT
+# Smaller targets: no incremental caches in CI (they are never reused there).
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 
 stage "prerequisites"
 if ! command -v cargo >/dev/null; then

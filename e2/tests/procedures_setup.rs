@@ -136,6 +136,51 @@ fn duplicate_node_id_is_refused_with_time_to_wait_and_retries() {
     ));
 }
 
+/// The xApp bars an isolated node: its E2 Setup is refused (om-intervention,
+/// the RIC's 2 s TimeToWait) on every retry, the registry keeps it
+/// disconnected; once admitted again, the next retry sets it up.
+#[test]
+fn a_barred_node_is_refused_until_admitted_again() {
+    let mut net = Net::new(ric_config());
+    let first = net.setup_node(1);
+    net.take_ric_events();
+    assert!(net.ric.bar(&node_id(1), true), "newly barred");
+    assert!(!net.ric.bar(&node_id(1), true), "barring twice changes nothing");
+    assert!(net.ric.is_barred(&node_id(1)));
+    assert!(net.ric.registry().get(&node_id(1)).expect("node").is_connected(), "a live association is not touched");
+    net.disconnect(first);
+    net.take_ric_events();
+
+    let again = net.add_node(node_config(1));
+    let a2 = net.connect(again);
+    let cause = asn::Cause::misc(asn::CauseMisc::om_intervention);
+    for attempt in 0..3 {
+        assert_eq!(
+            net.take_ric_events(),
+            vec![ric::Event::E2SetupRejected { association: a2, node: node_id(1), cause: cause.clone() }],
+            "attempt {attempt}"
+        );
+        match &net.take_node_events(again)[..] {
+            [node::Event::SetupFailed { cause: c, retry_at: Some(at) }] => {
+                assert_eq!(c, &cause);
+                assert_eq!(*at, net.now + Duration::from_secs(2), "the barred TimeToWait (2 s)");
+            }
+            other => panic!("attempt {attempt}: unexpected {other:?}"),
+        }
+        assert!(!net.ric.registry().get(&node_id(1)).expect("node").is_connected());
+        net.advance(Duration::from_secs(2));
+    }
+    net.take_ric_events();
+    net.take_node_events(again);
+    assert!(net.ric.bar(&node_id(1), false), "admitted again");
+    net.advance(Duration::from_secs(2));
+    assert!(net.nodes[again].agent.is_established());
+    assert!(matches!(
+        &net.take_ric_events()[..],
+        [ric::Event::NodeConnected { reconnected: true, association, .. }] if *association == a2
+    ));
+}
+
 #[test]
 fn second_setup_on_a_set_up_association_is_refused() {
     let mut net = Net::new(ric_config());

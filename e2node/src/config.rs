@@ -64,6 +64,7 @@ Config file (TOML; every key optional, names as the long flags):
   mode = \"qkd-and-pqc\"
   kem = \"ml-kem-768\"
   grace-ms = 2000
+  sa-max-bytes = 0     # kernel hard byte limit per SA (soft at 3/4); 0: none
   xfrm-broker = \"/run/qsafe/xfrm.sock\"
 
 What the indications carry (for RIC-side checks): each KPM indication message
@@ -193,6 +194,10 @@ pub struct Cli {
     /// Keyed: minimum grace before old SAs are deleted, ms [default: 2000].
     #[arg(long, env = "QSAFE_E2NODE_GRACE_MS", value_name = "MS")]
     pub grace_ms: Option<u64>,
+    /// Keyed: kernel hard byte limit per SA (soft limit at 3/4), a backstop behind the RIC's
+    /// rekeys; 0 = none [default: 0].
+    #[arg(long, env = "QSAFE_E2NODE_SA_MAX_BYTES", value_name = "BYTES")]
+    pub sa_max_bytes: Option<u64>,
     /// Keyed: Unix socket of qsafe-xfrm-broker for kernel SAs [default: none:
     /// an in-memory data plane, no privileges].
     #[arg(long, env = "QSAFE_E2NODE_XFRM_BROKER", value_name = "PATH")]
@@ -268,6 +273,8 @@ pub struct KeyedSettings {
     pub kem: KemAlgorithm,
     /// Grace.
     pub grace: Duration,
+    /// Kernel hard byte limit per SA (None: none).
+    pub sa_max_bytes: Option<u64>,
     /// Broker socket.
     pub xfrm_broker: Option<PathBuf>,
 }
@@ -326,6 +333,7 @@ struct FileConfig {
     mode: Option<ModeArg>,
     kem: Option<KemArg>,
     grace_ms: Option<u64>,
+    sa_max_bytes: Option<u64>,
     xfrm_broker: Option<PathBuf>,
 }
 
@@ -452,6 +460,13 @@ impl Settings {
             if grace_ms > 600_000 {
                 return Err(invalid("--grace-ms", format!("{grace_ms}: at most 600000")));
             }
+            let sa_max_bytes = match cli.sa_max_bytes.or(file.sa_max_bytes).unwrap_or(0) {
+                0 => None,
+                b if b < 65_536 => {
+                    return Err(invalid("--sa-max-bytes", format!("{b}: at least 65536 (or 0 for none)")));
+                }
+                b => Some(b),
+            };
             let sae_id_prefix = cli.sae_id_prefix.or(file.sae_id_prefix).unwrap_or_else(|| "e2node-".into());
             if sae_id_prefix.len() > 200 {
                 return Err(invalid("--sae-id-prefix", "at most 200 characters"));
@@ -467,6 +482,7 @@ impl Settings {
                 mode,
                 kem: cli.kem.or(file.kem).unwrap_or(KemArg::MlKem768).into(),
                 grace: Duration::from_millis(grace_ms),
+                sa_max_bytes,
                 xfrm_broker: cli.xfrm_broker.or(file.xfrm_broker),
             })
         } else {

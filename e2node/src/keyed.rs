@@ -29,8 +29,10 @@
 //! * **KPM gate**: [`NodeKeyPlane::protected`] is a watch of
 //!   [`NodeLink::may_send_application_traffic`]; the KPM emitters wait on it (indications are
 //!   held, not dropped).
-//! * **Association loss**: [`NodeLink::on_association_lost`] (after a verified ISOLATE: delete
-//!   the SAs, release the ESP policy, bootstrap again).
+//! * **Association loss**: [`NodeLink::on_association_lost`] deletes the association's SAs,
+//!   releases its ESP policy (the selectors name its ports) and returns to bootstrap; KPM is held
+//!   until the next association is protected. After a verified ISOLATE the node ends the
+//!   association itself (it can carry nothing) and sets up again.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -57,7 +59,7 @@ use qsafe_qkd::client::{ClientConfig, Etsi014Client};
 use qsafe_rekey::{
     DataPlaneOp, LocalIdentity, NodeAction, NodeLink, NodeLinkConfig, QkdFetchError, SaCounters, SaSpec, TrustAnchors,
 };
-use qsafe_xfrm::{DataPlane, DataPlaneError, Direction, Link, SaRequest};
+use qsafe_xfrm::{DataPlane, DataPlaneError, Direction, Lifetime, Link, SaRequest};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::KeyedSettings;
@@ -299,6 +301,8 @@ pub struct NodeKeyPlane<D: DataPlane + 'static> {
     last: (u32, KeySourceMode, LinkState),
     next_tick: Instant,
     stats: KeyedStats,
+    /// Kernel lifetime of every SA (the byte-limit backstop).
+    sa_lifetime: Lifetime,
 }
 
 impl<D: DataPlane + 'static> std::fmt::Debug for NodeKeyPlane<D> {
@@ -360,6 +364,7 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
                 protected,
                 last,
                 next_tick: Instant::now() + MAX_TICK,
+                sa_lifetime: Lifetime::byte_backstop(s.sa_max_bytes),
                 stats: KeyedStats::default(),
             },
             rx,
@@ -672,6 +677,8 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
 
     /// Executes the link's actions in order.
     async fn drive(&mut self, handle: &NodeHandle) {
+        // (the machine changes state when it takes an input; `last` is what the driver saw)
+        let was_isolated = self.last.2 == LinkState::Isolated;
         let mut answered = false;
         while let Some(a) = self.link.poll_action() {
             match a {
@@ -693,6 +700,14 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
                 }
                 NodeAction::StateChanged(s) => tracing::info!(node = %self.name, state = ?s, "link state"),
             }
+        }
+        if !was_isolated && self.link.state() == LinkState::Isolated {
+            // A verified ISOLATE was applied (ack sent, SAs gone, ESP still required): the
+            // association can carry nothing, and SCTP would take minutes to notice. End it; the
+            // association loss releases its policy and the node sets up again (the RIC refuses
+            // the setup with a TimeToWait while it keeps the node isolated).
+            tracing::warn!(node = %self.name, "isolated by the RIC: ending the association");
+            let _ = handle.drop_association().await;
         }
         let may = self.link.may_send_application_traffic();
         self.protected.send_if_modified(|p| {
@@ -843,7 +858,9 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
 
     async fn install(&mut self, link: Link, direction: Direction, sa: SaSpec) -> Result<(), DataPlaneError> {
         let epoch = sa.epoch;
-        let r = self.dp.install_sa(SaRequest::new(link, direction, sa.spi, sa.keymat)).await;
+        let mut req = SaRequest::new(link, direction, sa.spi, sa.keymat);
+        req.lifetime = self.sa_lifetime;
+        let r = self.dp.install_sa(req).await;
         if r.is_err() {
             self.suppressed.insert(epoch);
         }

@@ -559,4 +559,19 @@ fn keyed_flags_resolve_and_bad_pki_is_named() {
         Cli::try_parse_from(["qsafe-e2node", "--ric", "127.0.0.1", "--keyed", "--pki-dir", "/p", "--modes", "either"])
             .expect("cli");
     assert!(Settings::resolve(cli).is_err(), "initial mode must be supported");
+
+    // The kernel byte-limit backstop: none by default, at least 64 KiB when set.
+    let keyed = |extra: &[&str]| {
+        let mut args = vec!["qsafe-e2node", "--ric", "127.0.0.1", "--keyed", "--pki-dir", "/p"];
+        args.extend_from_slice(extra);
+        Settings::resolve(Cli::try_parse_from(args).expect("cli"))
+    };
+    assert_eq!(keyed(&[]).expect("default").keyed.expect("keyed").sa_max_bytes, None);
+    assert_eq!(keyed(&["--sa-max-bytes", "0"]).expect("none").keyed.expect("keyed").sa_max_bytes, None);
+    assert_eq!(
+        keyed(&["--sa-max-bytes", "1073741824"]).expect("1 GiB").keyed.expect("keyed").sa_max_bytes,
+        Some(1 << 30)
+    );
+    let err = keyed(&["--sa-max-bytes", "4096"]).expect_err("too small");
+    assert!(err.to_string().contains("--sa-max-bytes"), "{err}");
 }

@@ -351,23 +351,25 @@ impl NodeLink {
         }
     }
 
-    /// The E2 association died. A node that was isolated by a verified ISOLATE releases its
-    /// ESP-required policy and returns to bootstrap (epochs keep increasing); otherwise nothing
-    /// changes (the policy and SAs stay: fail closed).
+    /// The E2 association died. Its SAs and ESP-required policy select that association's
+    /// ports only, so they protect nothing any more: they are deleted and released, and the link
+    /// returns to bootstrap (epochs keep increasing, the peer's KEM keys are kept). Application
+    /// traffic is held until the next association's first REKEY protects it, so nothing is sent
+    /// in clear on the new association. (Keeping them would not fail closed: a new association
+    /// has new ports, which the old selectors do not cover; they would only pile up and block
+    /// a later association that reuses the port pair.)
     pub fn on_association_lost(&mut self) {
         self.pending = None;
-        if self.isolated || (self.esp_required && self.sas.is_empty()) {
-            if !self.sas.is_empty() {
-                self.actions.push_back(NodeAction::DataPlane(DataPlaneOp::DeleteAll));
-                self.sas.clear();
-            }
-            if self.esp_required {
-                self.actions.push_back(NodeAction::DataPlane(DataPlaneOp::ReleaseEsp));
-            }
-            self.esp_required = false;
-            self.isolated = false;
-            self.note_state();
+        if !self.sas.is_empty() {
+            self.actions.push_back(NodeAction::DataPlane(DataPlaneOp::DeleteAll));
+            self.sas.clear();
         }
+        if self.esp_required {
+            self.actions.push_back(NodeAction::DataPlane(DataPlaneOp::ReleaseEsp));
+        }
+        self.esp_required = false;
+        self.isolated = false;
+        self.note_state();
     }
 
     /// When [`Self::handle_timeout`] must be called next.

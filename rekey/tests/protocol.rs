@@ -452,6 +452,38 @@ fn isolate_restore_and_rebootstrap() {
     w.traffic();
 }
 
+/// Association loss of a protected link (per-association selectors): the
+/// node deletes that association's SAs, releases its policy and goes back
+/// to bootstrap, holding application traffic; the RIC's next link (a fresh
+/// `RicLink` above the old epochs, as the xApp runs one per association)
+/// re-protects it at a higher epoch.
+#[test]
+fn association_loss_returns_a_protected_node_to_bootstrap() {
+    let mut w = World::new();
+    w.bootstrap();
+    w.rekey(KeySourceMode::QkdAndPqc, true).unwrap();
+    w.traffic();
+    assert!(w.node.may_send_application_traffic());
+    let max_before = w.ric.security().max_epoch;
+    w.check_invariant = false;
+    w.node.on_association_lost();
+    w.pump();
+    assert_eq!(w.node.state(), LinkState::Unprotected);
+    assert!(!w.node.may_send_application_traffic(), "KPM is held on the new association until it is protected");
+    assert!(w.nk.inbound.is_empty() && w.nk.outbound.is_empty() && !w.nk.esp_required);
+    // The RIC side of the dead association goes too; a new link bootstraps.
+    w.rk = common::Kernel::default();
+    w.ric = World::new().ric;
+    w.ric.raise_epoch_floor(max_before);
+    w.bootstrap();
+    w.check_invariant = true;
+    let e = w.rekey(KeySourceMode::QkdAndPqc, true).unwrap();
+    assert!(e > max_before, "epoch {e} above {max_before}");
+    assert_eq!(w.node.state(), LinkState::Protected);
+    assert!(w.node.may_send_application_traffic());
+    w.traffic();
+}
+
 #[test]
 fn restore_cancels_an_isolate_in_flight() {
     let mut w = World::new();

@@ -2,6 +2,8 @@
 //!
 //! ```text
 //! cargo run --release -p qsafe-xapp --example rekey_scale -- --nodes 1000 --seconds 20 [--rekey-period 5] [--json]
+//! # rekeys under KPM load: 10 links rekeyed every second while 10 x 1000 indications/s flow
+//! cargo run --release -p qsafe-xapp --example rekey_scale -- --nodes 10 --rekey-period 1 --kpm-rate 1000 --seconds 20
 //! ```
 //!
 //! One process: the xApp's key plane as `qsafe-xapp` builds it
@@ -59,6 +61,10 @@ struct Args {
     /// Deadline for every link to be protected, seconds.
     #[arg(long, default_value_t = 300.0)]
     setup_timeout: f64,
+    /// KPM indications per second per node while rekeying (0: none). The xApp
+    /// subscribes every node's KPM and checks the node's sequence numbers.
+    #[arg(long, default_value_t = 0)]
+    kpm_rate: u32,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
@@ -121,6 +127,13 @@ struct Report {
     failures_by_cause: BTreeMap<String, u64>,
     links_not_protected_at_end: usize,
     links_not_hybrid_at_end: usize,
+    /// KPM indications received by the xApp over the whole run (with --kpm-rate).
+    kpm_indications: u64,
+    /// KPM indications per second over the whole run, E2 Setup to stop.
+    kpm_per_second: f64,
+    /// Indications the node's sequence says are missing / came out of order.
+    kpm_missing: u64,
+    kpm_reordered: u64,
 }
 
 /// Every latency in a link's window (the last [`LATENCY_WINDOW`]), read
@@ -240,7 +253,7 @@ async fn main() {
         "--mode",
         &args.mode,
         "--kpm-period-ms",
-        "0",
+        if args.kpm_rate > 0 { "1000" } else { "0" },
     ]))
     .expect("xapp settings");
     let (stop_tx, stop) = watch::channel(false);
@@ -256,14 +269,14 @@ async fn main() {
     let xapp_run = tokio::spawn(e2.run(stop.clone()));
 
     // ---- the nodes
-    let (node_stop_tx, node_run) = common::spawn_keyed_nodes(
-        handle,
-        &pki_dir,
-        &kme,
-        nodes,
-        &["--connect-timeout", "600"],
-        Arc::new(MemoryDataPlane::new()),
-    );
+    let rate = args.kpm_rate.to_string();
+    let mut node_args = vec!["--connect-timeout", "600"];
+    if args.kpm_rate > 0 {
+        node_args.extend(["--rate", rate.as_str()]);
+    }
+    let run_start = Instant::now();
+    let (node_stop_tx, node_run) =
+        common::spawn_keyed_nodes(handle, &pki_dir, &kme, nodes, &node_args, Arc::new(MemoryDataPlane::new()));
     // (Node key material is loaded by then: setup time is E2 + rekeys only.)
     let t = Instant::now();
 
@@ -329,6 +342,12 @@ async fn main() {
     }
     by_cause.retain(|_, n| *n > 0);
     let rekeys = ok1 - ok0;
+    node_stop_tx.send(true).expect("stop nodes");
+    let _ = node_run.await;
+    let run_seconds = run_start.elapsed().as_secs_f64();
+    stop_tx.send(true).expect("stop xapp");
+    let summary = xapp_run.await.expect("xapp");
+    kme.shutdown().await;
     let report = Report {
         nodes,
         mode: args.mode.clone(),
@@ -346,13 +365,11 @@ async fn main() {
         failures_by_cause: by_cause,
         links_not_protected_at_end: not_protected,
         links_not_hybrid_at_end: not_hybrid,
+        kpm_indications: summary.indications,
+        kpm_per_second: summary.indications as f64 / run_seconds,
+        kpm_missing: summary.links.iter().map(|l| l.seq_missing).sum(),
+        kpm_reordered: summary.links.iter().map(|l| l.seq_reordered).sum(),
     };
-
-    node_stop_tx.send(true).expect("stop nodes");
-    let _ = node_run.await;
-    stop_tx.send(true).expect("stop xapp");
-    let _ = xapp_run.await;
-    kme.shutdown().await;
 
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).expect("json"));
@@ -395,10 +412,15 @@ fn text(r: &Report) -> String {
     for (cause, n) in &r.failures_by_cause {
         let _ = writeln!(s, "    {n:>6}  {cause}");
     }
-    let _ = write!(
+    let _ = writeln!(
         s,
         "  at end: {} links not protected, {} not on hybrid keys",
         r.links_not_protected_at_end, r.links_not_hybrid_at_end
+    );
+    let _ = write!(
+        s,
+        "  KPM                    {} indications ({:.0}/s over the run), {} missing, {} out of order",
+        r.kpm_indications, r.kpm_per_second, r.kpm_missing, r.kpm_reordered
     );
     s
 }

@@ -57,6 +57,9 @@ Config file (TOML; every key optional; flags and QSAFE_XAPP_* override it):
   http-listen = \"127.0.0.1:9464\"
   report-period-ms = 1000       # E2SM-QKD REPORT period subscribed per node
   grace-ms = 2000               # old SAs live this long after a switch
+  prefetch-keys = 64            # QKD keys held ready per node (refill below a quarter)
+  kme-status-ms = 5000          # KME status poll (stock, time-to-empty)
+  sa-max-bytes = 0              # kernel hard byte limit per SA, above maxBytesPerKey; 0: none
   [freshness]                   # the key-freshness policy (docs/key-freshness.md)
   mode = \"qkd-and-pqc\"          # or at-least-qkd, at-least-pqc, either
   rekeyPeriodSeconds = 60
@@ -136,6 +139,16 @@ pub struct Cli {
     /// Key plane: what a violation triggers: rekey, degrade or isolate [default: rekey].
     #[arg(long, env = "QSAFE_XAPP_ON_VIOLATION", value_name = "ACTION")]
     pub on_violation: Option<String>,
+    /// Key plane: QKD keys held ready per node [default: 64]. A KME outage shows once they are spent.
+    #[arg(long, env = "QSAFE_XAPP_PREFETCH_KEYS", value_name = "N")]
+    pub prefetch_keys: Option<usize>,
+    /// Key plane: KME status poll period in ms (stock and time-to-empty) [default: 5000].
+    #[arg(long, env = "QSAFE_XAPP_KME_STATUS_MS", value_name = "MS")]
+    pub kme_status_ms: Option<u32>,
+    /// Key plane: kernel hard byte limit per SA (soft limit at 3/4), a backstop behind the policy's
+    /// maxBytesPerKey rekey; 0 = none [default: 0].
+    #[arg(long, env = "QSAFE_XAPP_SA_MAX_BYTES", value_name = "BYTES")]
+    pub sa_max_bytes: Option<u64>,
     /// Stop after this many seconds [default: run until Ctrl-C or SIGTERM].
     #[arg(long, env = "QSAFE_XAPP_DURATION", value_name = "SECS")]
     pub duration: Option<f64>,
@@ -167,6 +180,9 @@ struct FileKeyPlane {
     http_listen: Option<SocketAddr>,
     report_period_ms: Option<u32>,
     grace_ms: Option<u32>,
+    prefetch_keys: Option<usize>,
+    kme_status_ms: Option<u32>,
+    sa_max_bytes: Option<u64>,
 }
 
 /// The key plane's settings (present when a PKI directory is configured).
@@ -186,6 +202,13 @@ pub struct KeyPlaneConfig {
     pub report_period: Duration,
     /// Make-before-break grace.
     pub grace: Duration,
+    /// QKD keys held ready per node (the prefetch buffer's capacity).
+    pub prefetch_keys: usize,
+    /// KME status poll period.
+    pub kme_status_period: Duration,
+    /// Kernel hard byte limit per SA, the backstop behind the policy's
+    /// max-bytes rekey (soft limit at 3/4); None: no kernel limit.
+    pub sa_max_bytes: Option<u64>,
     /// The key-freshness policy.
     pub policy: crate::policy::FreshnessPolicy,
 }
@@ -346,7 +369,38 @@ impl Settings {
                 if grace_ms > 600_000 {
                     return Err(invalid("grace-ms", format!("{grace_ms}: at most 600000")));
                 }
+                let prefetch_keys = cli.prefetch_keys.or(k.prefetch_keys).unwrap_or(64);
+                if !(1..=4096).contains(&prefetch_keys) {
+                    return Err(invalid("--prefetch-keys", format!("{prefetch_keys}: expected 1..=4096")));
+                }
+                let status_ms = cli.kme_status_ms.or(k.kme_status_ms).unwrap_or(5000);
+                if !(100..=3_600_000).contains(&status_ms) {
+                    return Err(invalid("--kme-status-ms", format!("{status_ms}: expected 100..=3600000")));
+                }
+                let sa_max_bytes = match cli.sa_max_bytes.or(k.sa_max_bytes).unwrap_or(0) {
+                    0 => None,
+                    b if b < 65_536 => {
+                        return Err(invalid(
+                            "--sa-max-bytes",
+                            format!("{b}: at least 65536 (or 0 for none); the limit is a backstop, not the schedule"),
+                        ));
+                    }
+                    b if b <= policy.max_bytes_per_key => {
+                        return Err(invalid(
+                            "--sa-max-bytes",
+                            format!(
+                                "{b}: must exceed the policy's maxBytesPerKey ({}), or the kernel deletes SAs \
+                                 before the policy rekeys them",
+                                policy.max_bytes_per_key
+                            ),
+                        ));
+                    }
+                    b => Some(b),
+                };
                 Some(KeyPlaneConfig {
+                    prefetch_keys,
+                    kme_status_period: Duration::from_millis(status_ms.into()),
+                    sa_max_bytes,
                     sae_id: cli.sae_id.or(k.sae_id).unwrap_or_else(|| "ric-xapp".into()),
                     pki_dir,
                     trust_anchors,
@@ -457,6 +511,7 @@ mod tests {
         std::fs::write(
             &path,
             "[keyplane]\npki-dir = \"pki\"\nkme = \"https://10.0.0.1:8443\"\ngrace-ms = 500\n\
+             prefetch-keys = 4\nkme-status-ms = 250\nsa-max-bytes = 2147483648\n\
              [freshness]\nmode = \"at-least-pqc\"\nrekeyPeriodSeconds = 30\nmaxKeyAgeSeconds = 90\nonViolation = \"degrade\"\n",
         )
         .expect("write");
@@ -470,6 +525,10 @@ mod tests {
         assert_eq!(k.policy.rekey_period, Duration::from_secs(30));
         assert_eq!(k.policy.on_violation, crate::policy::OnViolation::Degrade);
         assert_eq!(s.http_listen, Some("127.0.0.1:9464".parse().expect("addr")));
+        assert_eq!(
+            (k.prefetch_keys, k.kme_status_period, k.sa_max_bytes),
+            (4, Duration::from_millis(250), Some(2 << 30))
+        );
         let s =
             Settings::resolve(cli(&["--config", p, "--mode", "either", "--on-violation", "isolate"])).expect("flags");
         let k = s.keyplane.expect("key plane on");
@@ -481,6 +540,10 @@ mod tests {
             (&["--mode", "qkd-only"][..], "--mode"),
             (&["--on-violation", "panic"][..], "--on-violation"),
             (&["--rekey-period", "0"][..], "--rekey-period"),
+            (&["--prefetch-keys", "0"][..], "--prefetch-keys"),
+            (&["--kme-status-ms", "5"][..], "--kme-status-ms"),
+            (&["--sa-max-bytes", "1000"][..], "--sa-max-bytes"),
+            (&["--sa-max-bytes", "1048576"][..], "--sa-max-bytes"),
         ] {
             let mut full = vec!["--config", p];
             full.extend_from_slice(args);

@@ -570,6 +570,25 @@ pub const SCHEDULE_SLACK: Duration = Duration::from_millis(250);
 /// When the schedule of the next rekey starts: the start of the last
 /// successful rekey (its completion minus its latency), else the time the
 /// current key was installed.
+/// Most of a rekey period a link's schedule is advanced by [`schedule_jitter`].
+pub const SCHEDULE_JITTER_FRACTION: f64 = 0.05;
+
+/// A per-link advance of the schedule, 0 to 5 % of the period, fixed per
+/// node id (a hash of it). Links set up together (a RIC restart, a site
+/// coming back) would otherwise rekey in lockstep, every period, each time
+/// a burst of KME requests, signatures and SA installs at once; with the
+/// advance their phases drift apart cycle by cycle. Advancing (never
+/// delaying) keeps the policy's period an upper bound.
+pub fn schedule_jitter(node: &str, period: Duration) -> Duration {
+    let mut h = node.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    // murmur3's finaliser: FNV's low bits barely differ between similar ids
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    let unit = (h >> 11) as f64 / (1u64 << 53) as f64;
+    period.mul_f64(SCHEDULE_JITTER_FRACTION * unit)
+}
+
 fn scheduled_from(link: &LinkObservation) -> Option<SystemTime> {
     match link.last_rekey_ok {
         Some(done) => Some(done.checked_sub(link.latency.last().unwrap_or_default()).unwrap_or(done)),
@@ -953,7 +972,9 @@ pub fn evaluate(policy: &FreshnessPolicy, link: &LinkObservation, stock: &KmeSto
                 Some(RekeyReason::MaxPackets)
             } else if age > policy.max_key_age {
                 Some(RekeyReason::MaxAge)
-            } else if scheduled_from(link).is_none_or(|b| now + SCHEDULE_SLACK >= b + policy.rekey_period) {
+            } else if scheduled_from(link).is_none_or(|b| {
+                now + SCHEDULE_SLACK >= b + policy.rekey_period - schedule_jitter(&link.node, policy.rekey_period)
+            }) {
                 Some(RekeyReason::Scheduled)
             } else {
                 None

@@ -46,7 +46,7 @@ use qsafe_qkd::prefetch::{PrefetchBuffer, RefillPolicy};
 use qsafe_rekey::ric::{RicAction, RicLink, RicLinkConfig};
 use qsafe_rekey::sa::{DataPlaneOp, Direction as SaDirection, SaSpec, SpiAllocator};
 use qsafe_rekey::trust::{LocalIdentity, TrustAnchors};
-use qsafe_xfrm::{AnyDataPlane, DataPlane, DataPlaneError, Direction, Link, SaRequest};
+use qsafe_xfrm::{AnyDataPlane, DataPlane, DataPlaneError, Direction, Lifetime, Link, SaRequest};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -76,6 +76,9 @@ pub struct KeyPlaneSettings {
     pub kme_status_period: Duration,
     /// The RIC's own address and port on the E2 links (the SCTP listener's).
     pub local: SocketAddr,
+    /// Kernel lifetime of every SA: the byte-limit backstop behind the
+    /// policy's maxBytesPerKey rekey ([`Lifetime::byte_backstop`]).
+    pub sa_lifetime: Lifetime,
 }
 
 /// What the key plane needs from the outside, built once at startup.
@@ -111,6 +114,9 @@ struct Inner {
     /// that reconnects (after an isolation its REPORTs carry no SA) is
     /// never offered an epoch it has seen.
     epochs: Mutex<HashMap<String, u32>>,
+    /// Isolated nodes whose association was ended: barred from E2 Setup
+    /// until the policy lets them recover (then admitted again by the ticker).
+    barred: Mutex<HashMap<String, (RicHandle, E2NodeId)>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -146,6 +152,7 @@ impl KeyPlane {
                 links: Mutex::new(HashMap::new()),
                 buffers: Mutex::new(HashMap::new()),
                 epochs: Mutex::new(HashMap::new()),
+                barred: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -195,6 +202,20 @@ impl KeyPlane {
         self.inner.publisher.metrics().record_alarms(&tick.alarms);
         let links = lock(&self.inner.links);
         for (node, action) in tick.actions() {
+            if let Enforcement::Recover { .. } = action
+                && let Some((ric, id)) = lock(&self.inner.barred).remove(node)
+            {
+                // Isolated and gone: admit its next E2 Setup, whose link task
+                // re-protects it (bootstrap rekey).
+                lock(&self.inner.monitor).link_mut(node).on_recovery_started();
+                tracing::info!(node, "key plane: isolated node may set up again (recovery)");
+                tokio::spawn(async move {
+                    if let Err(e) = ric.bar(&id, false).await {
+                        tracing::error!(node = %id, error = %e, "key plane: cannot admit the node again");
+                    }
+                });
+                continue;
+            }
             if let Some(tx) = links.get(node) {
                 let _ = tx.send(action);
             }
@@ -230,6 +251,22 @@ impl KeyPlane {
                 tracing::error!(node, error = %e, "key plane: cannot start the QKD key buffer");
                 None
             }
+        }
+    }
+
+    /// The association of `link` is gone: its SAs and ESP-required policy
+    /// are removed. The selectors name that association's ports only, so
+    /// they protect nothing any more; left behind they would pile up, one
+    /// set per reconnect, and block a later association that happens to
+    /// reuse the port pair (its bootstrap runs in clear). A reconnecting
+    /// node gets a fresh link (bootstrap, new epoch).
+    async fn association_ended(&self, link: Link) {
+        let dp = &self.inner.parts.data_plane;
+        if let Err(e) = dp.delete_all(link).await {
+            tracing::warn!(%link, error = %e, "key plane: cannot delete the ended association's SAs");
+        }
+        if let Err(e) = dp.release_esp(link).await {
+            tracing::warn!(%link, error = %e, "key plane: cannot release the ended association's policy");
         }
     }
 
@@ -312,6 +349,7 @@ impl KeyPlane {
             policy_mode,
             started_mode: policy_mode,
             current_inbound: None,
+            isolated: false,
         };
         let mut status_poll = tokio::time::interval(s.kme_status_period);
         let mut counters_poll = tokio::time::interval(Duration::from_secs(1));
@@ -359,6 +397,7 @@ impl KeyPlane {
         }
         lock(&self.inner.monitor).link_mut(&name).on_disconnected();
         tracing::info!(node = %name, "key plane: REPORT subscription ended (node gone)");
+        self.association_ended(dp_link).await;
         Ok(())
     }
 }
@@ -377,10 +416,38 @@ struct LinkDriver {
     started_mode: Mode,
     /// SPI of the newest inbound SA (for the RIC-side counters).
     current_inbound: Option<u32>,
+    /// The link was isolated: the association is ended after this drain.
+    isolated: bool,
 }
 
 impl LinkDriver {
     async fn drain(&mut self, link: &mut RicLink) {
+        self.drain_actions(link).await;
+        if std::mem::take(&mut self.isolated) {
+            self.end_isolated_association().await;
+        }
+    }
+
+    /// An isolated link's association can carry nothing (no SA, ESP
+    /// required): SCTP would notice only after minutes of failed
+    /// heartbeats, and the node's reconnect would be refused as a duplicate
+    /// meanwhile. So the RIC bars the node (its E2 Setup is refused with a
+    /// TimeToWait until the policy lets it recover) and ends the
+    /// association; the node, isolated by the verified ISOLATE, ends it too.
+    /// The dead association's SAs and policy go with it (see
+    /// [`KeyPlane::association_ended`]).
+    async fn end_isolated_association(&mut self) {
+        match self.ric.bar(&self.node, true).await {
+            Ok(_) => {
+                lock(&self.kp.inner.barred).insert(self.name.clone(), (self.ric.clone(), self.node.clone()));
+            }
+            Err(e) => tracing::error!(node = %self.name, error = %e, "key plane: cannot bar the isolated node"),
+        }
+        tracing::info!(node = %self.name, "key plane: isolated: association ended, E2 Setup barred until recovery");
+        let _ = self.ric.disconnect(&self.node).await;
+    }
+
+    async fn drain_actions(&mut self, link: &mut RicLink) {
         while let Some(action) = link.poll_action() {
             match action {
                 RicAction::DataPlane(op) => self.data_plane(op).await,
@@ -414,6 +481,7 @@ impl LinkDriver {
                     tracing::info!(node = %self.name, ?command, epoch, "key plane: control done");
                     if command == sm::ControlCommand::Isolate {
                         lock(&self.kp.inner.monitor).link_mut(&self.name).on_isolated(SystemTime::now());
+                        self.isolated = true;
                     }
                 }
                 RicAction::ControlFailed { command, epoch, cause } => {
@@ -421,6 +489,7 @@ impl LinkDriver {
                     if command == sm::ControlCommand::Isolate {
                         // The RIC isolates its side anyway (fail closed).
                         lock(&self.kp.inner.monitor).link_mut(&self.name).on_isolated(SystemTime::now());
+                        self.isolated = true;
                     }
                 }
                 RicAction::StateChanged(state) => {
@@ -430,15 +499,21 @@ impl LinkDriver {
         }
     }
 
+    fn sa_request(&self, direction: Direction, sa: SaSpec) -> SaRequest {
+        let mut req = SaRequest::new(self.dp_link, direction, sa.spi, sa.keymat);
+        req.lifetime = self.kp.inner.settings.sa_lifetime;
+        req
+    }
+
     async fn data_plane(&mut self, op: DataPlaneOp) {
         let dp = &self.kp.inner.parts.data_plane;
         let link = self.dp_link;
         let result = match op {
             DataPlaneOp::InstallInbound(sa) => {
                 self.current_inbound = Some(sa.spi);
-                dp.install_sa(sa_request(link, Direction::Inbound, sa)).await
+                dp.install_sa(self.sa_request(Direction::Inbound, sa)).await
             }
-            DataPlaneOp::InstallOutbound(sa) => dp.install_sa(sa_request(link, Direction::Outbound, sa)).await,
+            DataPlaneOp::InstallOutbound(sa) => dp.install_sa(self.sa_request(Direction::Outbound, sa)).await,
             DataPlaneOp::Delete { direction, spi, .. } => {
                 let dir = local_direction(direction);
                 let r = match dp.delete_sa(link, dir, spi).await {
@@ -598,8 +673,4 @@ fn local_direction(d: SaDirection) -> Direction {
         SaDirection::NodeToRic => Direction::Inbound,
         SaDirection::RicToNode => Direction::Outbound,
     }
-}
-
-fn sa_request(link: Link, direction: Direction, sa: SaSpec) -> SaRequest {
-    SaRequest::new(link, direction, sa.spi, sa.keymat)
 }

@@ -11,7 +11,7 @@ use qsafe_pqc::tls::{AuthPolicy, KeyExchangePolicy};
 use qsafe_qkd::client::{ClientConfig, Etsi014Client};
 use qsafe_qkd::prefetch::RefillPolicy;
 use qsafe_rekey::trust::{LocalIdentity, TrustAnchors};
-use qsafe_xfrm::{AnyDataPlane, BrokerClient, MemoryDataPlane};
+use qsafe_xfrm::{AnyDataPlane, BrokerClient, Lifetime, MemoryDataPlane};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -94,9 +94,15 @@ pub async fn key_plane(
         grace: config.grace,
         rekey_timeout: Duration::from_secs(2),
         max_retransmits: 3,
-        refill: RefillPolicy::default(),
-        kme_status_period: Duration::from_secs(5),
+        refill: RefillPolicy {
+            low_water: config.prefetch_keys.div_ceil(4),
+            capacity: config.prefetch_keys,
+            batch: config.prefetch_keys.min(32) as u32,
+            ..RefillPolicy::default()
+        },
+        kme_status_period: config.kme_status_period,
         local,
+        sa_lifetime: Lifetime::byte_backstop(config.sa_max_bytes),
     };
     let parts = KeyPlaneParts { identity: Arc::new(signer), anchors: Arc::new(anchors), data_plane, kme };
     let keyplane = KeyPlane::new(settings, parts, monitor, publisher);

@@ -8,7 +8,8 @@ use qsafe_asn1::e2sm_qkd as e2sm;
 use qsafe_hybrid::{KeySource, Mode};
 use qsafe_xapp::freshness::{
     AlarmEdge, AlarmKind, Enforcement, KeyFreshness, KmeStock, LinkObservation, LinkState, RekeyDone, RekeyReason,
-    SaCounters, Severity, Source, Verdict, Violation, Waiting, evaluate, retry_backoff,
+    SCHEDULE_JITTER_FRACTION, SaCounters, Severity, Source, Verdict, Violation, Waiting, evaluate, retry_backoff,
+    schedule_jitter,
 };
 use qsafe_xapp::policy::{FreshnessPolicy, OnViolation, Recovery, Scope};
 
@@ -412,6 +413,36 @@ fn evaluate_decision_table() {
             assert_eq!(v.in_scope, case.name != "not in scope", "{what}");
         }
     }
+}
+
+/// The per-node schedule advance: fixed per node, within 5 % of the period,
+/// different for nodes set up together (so their rekeys drift apart), and a
+/// link is due no later than one period after its last rekey started.
+#[test]
+fn schedule_jitter_spreads_links_within_the_period() {
+    let period = Duration::from_secs(60);
+    let nodes: Vec<String> = (0..100).map(|i| format!("gNB/001-01/{:#x}:28", 0x1000 + i)).collect();
+    let advances: Vec<Duration> = nodes.iter().map(|n| schedule_jitter(n, period)).collect();
+    assert!(advances.iter().all(|a| *a <= period.mul_f64(SCHEDULE_JITTER_FRACTION)), "{advances:?}");
+    assert_eq!(schedule_jitter(&nodes[7], period), advances[7], "fixed per node");
+    let mut distinct = advances.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert!(distinct.len() >= 90, "100 nodes get {} distinct advances", distinct.len());
+    let spread = distinct.last().copied().unwrap_or_default() - distinct.first().copied().unwrap_or_default();
+    assert!(spread >= period.mul_f64(SCHEDULE_JITTER_FRACTION * 0.8), "spread {spread:?}");
+
+    // Due at period - advance (never later than the period).
+    let mut link = protected();
+    link.node = nodes[3].clone();
+    let p = FreshnessPolicy { rekey_period: period, max_key_age: period * 5, ..policy(OnViolation::Rekey) };
+    let installed = link.installed_at.expect("installed");
+    let advance = schedule_jitter(&link.node, period);
+    let due_at = installed + period - advance;
+    let before = evaluate(&p, &link, &stocked(), due_at - Duration::from_secs(1));
+    assert_eq!(before.due, None, "not due a second before its advanced schedule");
+    let at = evaluate(&p, &link, &stocked(), due_at);
+    assert_eq!(at.due, Some(RekeyReason::Scheduled));
 }
 
 #[test]

@@ -140,6 +140,7 @@ impl Rig {
             },
             kme_status_period: Duration::from_millis(250),
             local: SocketAddr::from(([127, 0, 0, 1], 36421)),
+            sa_lifetime: qsafe_xfrm::Lifetime::UNLIMITED,
         };
         let parts = KeyPlaneParts {
             identity: Arc::new(signer),

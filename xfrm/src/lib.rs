@@ -145,6 +145,17 @@ impl Lifetime {
     pub const UNLIMITED: Lifetime =
         Lifetime { soft_bytes: u64::MAX, hard_bytes: u64::MAX, soft_packets: u64::MAX, hard_packets: u64::MAX };
 
+    /// A byte-limit backstop: the kernel deletes the SA after `hard_bytes`
+    /// (traffic then stops: the ESP-required policy stays, fail-closed) and
+    /// signals a soft expiry at three quarters of it. No packet limit.
+    /// `None`: [`Lifetime::UNLIMITED`].
+    pub fn byte_backstop(hard_bytes: Option<u64>) -> Lifetime {
+        match hard_bytes {
+            Some(hard) => Lifetime { soft_bytes: hard / 4 * 3, hard_bytes: hard, ..Lifetime::UNLIMITED },
+            None => Lifetime::UNLIMITED,
+        }
+    }
+
     /// Soft limits do not exceed hard limits.
     pub fn is_consistent(&self) -> bool {
         self.soft_bytes <= self.hard_bytes && self.soft_packets <= self.hard_packets
@@ -326,6 +337,15 @@ pub trait DataPlane: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_backstop_sets_soft_at_three_quarters_and_no_packet_limit() {
+        let l = Lifetime::byte_backstop(Some(16_384));
+        assert_eq!((l.soft_bytes, l.hard_bytes), (12_288, 16_384));
+        assert_eq!((l.soft_packets, l.hard_packets), (u64::MAX, u64::MAX));
+        assert!(l.is_consistent());
+        assert_eq!(Lifetime::byte_backstop(None), Lifetime::UNLIMITED);
+    }
 
     #[test]
     fn link_constructors_and_display() {

@@ -132,6 +132,7 @@ enum Command {
     Registry { reply: oneshot::Sender<NodeRegistry> },
     Peer { node: E2NodeId, reply: oneshot::Sender<Option<Peer>> },
     Disconnect { node: E2NodeId, reply: Reply<()> },
+    Bar { node: E2NodeId, barred: bool, reply: oneshot::Sender<bool> },
     Stats { reply: oneshot::Sender<RicServerStats> },
     Shutdown { reply: oneshot::Sender<RicServerStats> },
 }
@@ -327,6 +328,18 @@ impl RicHandle {
     /// Closes (aborts, for SCTP) the node's association.
     pub async fn disconnect(&self, node: &E2NodeId) -> Result<(), DriverError> {
         self.call(|reply| Command::Disconnect { node: node.clone(), reply }).await
+    }
+
+    /// Bars a node (its E2 Setup is refused with a `TimeToWait`, so it keeps
+    /// retrying) or admits it again; see [`crate::ric::Ric::bar`]. Returns
+    /// whether its barring changed.
+    pub async fn bar(&self, node: &E2NodeId, barred: bool) -> Result<bool, DriverError> {
+        let (tx, rx) = oneshot::channel();
+        self.cmd
+            .send(Command::Bar { node: node.clone(), barred, reply: tx })
+            .await
+            .map_err(|_| DriverError::Stopped)?;
+        rx.await.map_err(|_| DriverError::Stopped)
     }
 
     /// A snapshot of the node registry.
@@ -596,6 +609,9 @@ impl RicTask {
                     let _ = reply.send(Err(e.into()));
                 }
             },
+            Command::Bar { node, barred, reply } => {
+                let _ = reply.send(self.ric.bar(&node, barred));
+            }
             Command::Disconnect { node, reply } => {
                 let assoc = self.ric.registry().get(&node).and_then(|n| n.association());
                 match assoc {

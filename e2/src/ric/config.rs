@@ -58,6 +58,9 @@ pub struct RicConfig {
     /// before [`super::Event::SetupWaitExpired`] tells the driver to close
     /// it; `None` waits forever. Default 30 s.
     pub setup_wait: Option<Duration>,
+    /// `TimeToWait` sent with the E2 Setup Failure that refuses a barred node
+    /// ([`super::Ric::bar`]). Default 2 s.
+    pub barred_time_to_wait: asn::TimeToWait,
 }
 
 impl RicConfig {
@@ -72,6 +75,7 @@ impl RicConfig {
             duplicate_setup_time_to_wait: Some(asn::TimeToWait::v5s),
             internal_delete_timeout: Duration::from_secs(5),
             setup_wait: Some(Duration::from_secs(30)),
+            barred_time_to_wait: asn::TimeToWait::v2s,
         }
     }
 }

@@ -101,6 +101,11 @@ impl Ric {
             refuse(self, protocol_cause(asn::CauseProtocol::message_not_compatible_with_receiver_state), None);
             return;
         }
+        if self.barred.contains(&node) {
+            let ttw = Some(self.config.barred_time_to_wait);
+            refuse(self, asn::Cause::misc(asn::CauseMisc::om_intervention), ttw);
+            return;
+        }
         let connected_elsewhere =
             self.registry.get(&node).and_then(|n| n.association()).is_some_and(|other| other != a);
         if connected_elsewhere {

@@ -307,6 +307,7 @@ pub struct Ric {
     transmits: VecDeque<(AssociationId, Transmit)>,
     events: VecDeque<Event>,
     stats: RicStats,
+    barred: HashSet<E2NodeId>,
 }
 
 impl Ric {
@@ -326,6 +327,7 @@ impl Ric {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: RicStats::default(),
+            barred: HashSet::new(),
         }
     }
 
@@ -357,6 +359,21 @@ impl Ric {
     /// Counters.
     pub fn stats(&self) -> RicStats {
         self.stats
+    }
+
+    /// Bars (`true`) or admits again (`false`) a node: while barred, its E2
+    /// Setup is refused (cause misc/om-intervention, with
+    /// [`RicConfig::barred_time_to_wait`], so the node retries on its own).
+    /// An association the node already has is not touched. The xApp bars
+    /// an isolated node until its policy lets it recover. Returns whether
+    /// the node's barring changed.
+    pub fn bar(&mut self, node: &E2NodeId, barred: bool) -> bool {
+        if barred { self.barred.insert(node.clone()) } else { self.barred.remove(node) }
+    }
+
+    /// Whether a node is barred.
+    pub fn is_barred(&self, node: &E2NodeId) -> bool {
+        self.barred.contains(node)
     }
 
     // ------------------------------------------------------------ driver side

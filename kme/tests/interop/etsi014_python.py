@@ -92,6 +92,7 @@ def check_status(name, st, source, target, master, slave):
 
 
 def main():
+    sys.stdout.reconfigure(line_buffering=True)  # interleave with stderr in CI logs
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--kme-a", required=True, help="https://localhost:PORT of KME A")
     ap.add_argument("--kme-b", required=True, help="https://localhost:PORT of KME B")
@@ -194,7 +195,6 @@ def main():
 
     print("== 5. qkdsec doctor (conformance probe) against KME A")
     report = run_all(master.qkdsec(a.kme_a), slave.id)
-    print(format_text(report))
     outcome = {r.name: r.status.value for r in report.results}
     expected = {
         "reachability": "pass",
@@ -214,6 +214,15 @@ def main():
         "error_contract_400": "pass",
         "latency": "pass",
     }
+    # The probe's own report, with the expected non-passes marked as such
+    # (a bare "FAIL" there is a known deviation of the probe, not ours; CI
+    # log readers search for FAIL).
+    text = format_text(report)
+    for name, want in expected.items():
+        if want != "pass" and outcome.get(name) == want:
+            text = text.replace(f"{want.upper()}  {name}", f"{want}* {name}")
+    print(text)
+    print("  (* expected: the probe's known deviation, see etsi014_python.py)")
     for name, want in expected.items():
         check(outcome.get(name) == want, f"doctor probe {name}: {outcome.get(name)} (expected {want})")
 

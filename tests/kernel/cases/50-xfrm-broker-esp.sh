@@ -19,12 +19,15 @@
 #      deleting one link's SAs stops only that association (fail-closed per
 #      link, nothing in clear) while the other keeps passing; releasing one
 #      link's policies leaves the other's;
+#  (h) byte-limit backstop: an SA with soft/hard byte limits carries traffic
+#      below them; the kernel announces the soft expiry and deletes the SA
+#      at the hard limit, so the association stops, nothing in clear;
 #  IPv6: the same SAs/policies for fd00:99::1 <-> fd00:99::2 carry an echo;
 #  cleanup: on SIGTERM each broker deletes everything it installed.
 # needs: example qsafe-xfrm xfrm_check
 # needs: bin qsafe-xfrm qsafe-xfrm-broker
 # needs: example qsafe-e2 sctp_check
-DESCRIPTION="xfrm broker: ESP SAs + ESP-required policy, capture, make-before-break, fail-closed, per-association links, uid refusal, cleanup"
+DESCRIPTION="xfrm broker: ESP SAs + ESP-required policy, capture, make-before-break, fail-closed, per-association links, byte-limit backstop, uid refusal, cleanup"
 TIMEOUT=240
 
 run() {
@@ -312,6 +315,44 @@ PY
     cat "$CASE_DIR/assoc-serve.log"
     grep -q "from $A4:40001" "$CASE_DIR/assoc-serve.log" || fail "(g) server never saw port 40001"
     echo "[case] (g) link 1 policies released, link 2's kept and passing"
+
+    # ---- (h) byte-limit backstop: link 3 (A:40003), A->B SA with soft 12 KiB /
+    #      hard 16 KiB. Below the soft limit traffic passes; the kernel signals
+    #      the soft expiry, then deletes the SA at the hard limit: the
+    #      association stops (ESP still required), nothing leaves in clear.
+    P3A="--local $A4 --peer $B4 --reqid 10 --local-port 40003 --peer-port 36421"
+    P3B="--local $B4 --peer $A4 --reqid 10 --local-port 36421 --peer-port 40003"
+    xa install $P3A --dir out --spi 0x7001 --key "$K5" --soft-bytes 12288 --hard-bytes 16384 || fail "(h) install a out"
+    xa install $P3A --dir in --spi 0x7101 --key "$K6" || fail "(h) install a in"
+    xb install $P3B --dir in --spi 0x7001 --key "$K5" || fail "(h) install b in"
+    xb install $P3B --dir out --spi 0x7101 --key "$K6" || fail "(h) install b out"
+    xa require-esp $P3A || fail "(h) require-esp a"
+    xb require-esp $P3B || fail "(h) require-esp b"
+    ip -n a -s xfrm state | grep -A12 'spi 0x00007001' | grep -q 'soft 12288(bytes), hard 16384(bytes)' ||
+        fail "(h) byte limits not in the kernel: $(ip -n a -s xfrm state | grep -A12 'spi 0x00007001')"
+    ip netns exec a ip xfrm monitor expire > "$CASE_DIR/expire.log" 2>&1 &
+    MON=$!
+    PIDS="$PIDS $MON"
+    gsrv_start
+    gping 40003 5 || fail "(h) traffic below the soft limit failed"
+    below=$(xa counters $P3A --dir out --spi 0x7001 | sed -n 's/.*bytes=\([0-9]*\).*/\1/p')
+    capture_start backstop
+    ip netns exec a python3 "$CASE_DIR/assoc.py" ping "$A4:40003" "$B4:36421" 5 200 &&
+        fail "(h) 200 echoes passed through a 16 KiB hard limit"
+    capture_stop backstop
+    kill -TERM "$GSRV" 2>/dev/null; wait "$GSRV" 2>/dev/null
+    xa counters $P3A --dir out --spi 0x7001 > /dev/null 2>&1
+    [ $? -eq 4 ] || fail "(h) the SA outlived its hard byte limit: $(ip -n a -s xfrm state | grep -A12 'spi 0x00007001')"
+    kill "$MON" 2>/dev/null; wait "$MON" 2>/dev/null
+    grep -q 'hard 0' "$CASE_DIR/expire.log" || fail "(h) no soft expiry event: $(cat "$CASE_DIR/expire.log")"
+    grep -q 'hard 1' "$CASE_DIR/expire.log" || fail "(h) no hard expiry event: $(cat "$CASE_DIR/expire.log")"
+    [ "$SCTP" -eq 0 ] || fail "(h) $SCTP SCTP packets in clear after the hard expiry"
+    [ "$(ip -n a xfrm policy | grep -c 'port 40003')" -eq 2 ] || fail "(h) link 3's policies gone"
+    echo "[case] (h) $below bytes under the SA below the soft limit; soft then hard expiry at 12/16 KiB, SA deleted by the kernel, association stopped, $SCTP SCTP in clear"
+    xa release-esp $P3A || fail "(h) release a"
+    xb release-esp $P3B || fail "(h) release b"
+    xb delete-all $P3B || fail "(h) delete-all b"
+    xa delete-all $P3A || fail "(h) delete-all a"
 
     # ---- IPv6
     xa install $L6A --dir out --spi 0x3001 --key "$K5" || fail "v6 install a out"
