@@ -26,25 +26,10 @@ run() {
     fail() { echo "FAIL: $*"; cleanup; exit 1; }
     NODES=10
     RATE=${QSAFE_KEYED_RATE:-1000}
-    PKI="$CASE_DIR/pki"
-    SAES=ric-xapp
-    for i in $(seq 1 $NODES); do SAES="$SAES,e2node-$i"; done
-    "$QSAFE_BIN/qsafe-kme" demo-pki --out "$PKI" --sae "$SAES" --ip "$B4" --ip "$A4" > "$CASE_DIR/pki.log" 2>&1 \
-        || fail "demo-pki: $(cat "$CASE_DIR/pki.log")"
-
-    # ---- brokers (the only privileged processes)
-    for n in a b; do
-        ip netns exec $n env RUST_LOG=info "$QSAFE_BIN/qsafe-xfrm-broker" --socket "/run/qsafe-xfrm-$n.sock" \
-            --allow-uid 0 --allow-net 10.99.0.0/24 2> "$CASE_DIR/broker-$n.log" &
-        eval "BROKER_$n=\$!"
-        PIDS="$PIDS $!"
-    done
-
-    # ---- KME pair in netns b (TCP: not subject to the SCTP ESP policy)
-    ip netns exec b env RUST_LOG=warn "$QSAFE_BIN/qsafe-kme" serve --pki-dir "$PKI" \
-        --listen-a "$B4:8443" --listen-b "$B4:8444" --admin-listen 127.0.0.1:9180 \
-        --initial-key-count 4000 --secret-key-rate 1M > "$CASE_DIR/kme.out" 2> "$CASE_DIR/kme.log" &
-    PIDS="$PIDS $!"
+    . "$QSAFE_REPO/tests/kernel/lib/keyed.sh"
+    keyed_pki $(seq -f 'e2node-%g' 1 $NODES)
+    keyed_brokers                                   # the only privileged processes
+    keyed_kme 4000 --secret-key-rate 1M
 
     # ---- the xApp in netns b: key plane on, rekey every second
     ip netns exec b env RUST_LOG=info "$QSAFE_BIN/qsafe-xapp" --e2-listen "$B4:36421" --pki-dir "$PKI" \
@@ -121,12 +106,7 @@ failed = len(re.findall(r"key plane: rekey failed", text))
 print(f"[xapp] rekeys done {done}, failed {failed}")
 sys.exit(0 if done >= 100 and failed == 0 else 1)
 PY
-    kill -TERM $BROKER_a $BROKER_b
-    wait $BROKER_a; wait $BROKER_b
-    for n in a b; do
-        left=$(ip netns exec $n ip xfrm state | grep -c 'proto esp')
-        [ "$left" = 0 ] || fail "netns $n: $left SAs left after the broker stopped"
-    done
+    keyed_brokers_stop
     cleanup
     echo "PASS keyed E2 over ESP"
 }

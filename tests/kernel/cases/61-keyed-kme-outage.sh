@@ -28,29 +28,20 @@ run() {
     PIDS=""
     cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; }
     fail() { echo "FAIL: $*"; cleanup; exit 1; }
-    PKI="$CASE_DIR/pki"
     # group: name mode action nodes (port 36421 + i, HTTP 9464 + i, SAE IDs <name>-<n>)
     GROUPS_SPEC="either:either:rekey:2 pqc:at-least-pqc:rekey:1 degrade:qkd-and-pqc:degrade:2 oldkey:at-least-qkd:rekey:1 isolate:qkd-and-pqc:isolate:1"
-    SAES=ric-xapp
+    SAES=""
     for g in $GROUPS_SPEC; do
         # shellcheck disable=SC2046
         set -- $(echo "$g" | tr : ' ')
         name=$1; nodes=$4
-        for i in $(seq 1 "$nodes"); do SAES="$SAES,$name-$i"; done
+        for i in $(seq 1 "$nodes"); do SAES="$SAES $name-$i"; done
     done
-    "$QSAFE_BIN/qsafe-kme" demo-pki --out "$PKI" --sae "$SAES" --ip "$B4" --ip "$A4" > "$CASE_DIR/pki.log" 2>&1 \
-        || fail "demo-pki: $(cat "$CASE_DIR/pki.log")"
-
-    for n in a b; do
-        ip netns exec $n env RUST_LOG=info "$QSAFE_BIN/qsafe-xfrm-broker" --socket "/run/qsafe-xfrm-$n.sock" \
-            --allow-uid 0 --allow-net 10.99.0.0/24 2> "$CASE_DIR/broker-$n.log" &
-        eval "BROKER_$n=\$!"
-        PIDS="$PIDS $!"
-    done
-    ip netns exec b env RUST_LOG=warn "$QSAFE_BIN/qsafe-kme" serve --pki-dir "$PKI" \
-        --listen-a "$B4:8443" --listen-b "$B4:8444" --admin-listen 127.0.0.1:9180 \
-        --initial-key-count 400 --secret-key-rate 1M > "$CASE_DIR/kme.out" 2> "$CASE_DIR/kme.log" &
-    PIDS="$PIDS $!"
+    . "$QSAFE_REPO/tests/kernel/lib/keyed.sh"
+    # shellcheck disable=SC2086
+    keyed_pki $SAES
+    keyed_brokers
+    keyed_kme 400 --secret-key-rate 1M
 
     i=0
     SPECS=""
@@ -159,12 +150,7 @@ PY
     refused=$(grep -h -c "cannot rekey now" "$CASE_DIR"/xapp-*.log | awk '{s+=$1} END {print s+0}')
     echo "[case] rekeys: $done_ done, $failed failed after REKEY was sent, $refused not started (no key the mode accepts)"
     echo "METRIC keyed_outage_rekeys_done=$done_"
-    kill -TERM $BROKER_a $BROKER_b
-    wait $BROKER_a; wait $BROKER_b
-    for n in a b; do
-        left=$(ip netns exec $n ip xfrm state | grep -c 'proto esp')
-        [ "$left" = 0 ] || fail "netns $n: $left SAs left after the broker stopped"
-    done
+    keyed_brokers_stop
     cleanup
     echo "PASS KME outage per key-source mode over ESP"
 }

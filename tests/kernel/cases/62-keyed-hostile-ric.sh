@@ -20,19 +20,10 @@ run() {
     PIDS=""
     cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null; done; }
     fail() { echo "FAIL: $*"; cleanup; exit 1; }
-    PKI="$CASE_DIR/pki"
-    "$QSAFE_BIN/qsafe-kme" demo-pki --out "$PKI" --sae ric-xapp,e2node-1 --ip "$B4" --ip "$A4" > "$CASE_DIR/pki.log" 2>&1 \
-        || fail "demo-pki: $(cat "$CASE_DIR/pki.log")"
-    for n in a b; do
-        ip netns exec $n env RUST_LOG=info "$QSAFE_BIN/qsafe-xfrm-broker" --socket "/run/qsafe-xfrm-$n.sock" \
-            --allow-uid 0 --allow-net 10.99.0.0/24 2> "$CASE_DIR/broker-$n.log" &
-        eval "BROKER_$n=\$!"
-        PIDS="$PIDS $!"
-    done
-    ip netns exec b env RUST_LOG=warn "$QSAFE_BIN/qsafe-kme" serve --pki-dir "$PKI" \
-        --listen-a "$B4:8443" --listen-b "$B4:8444" --admin-listen 127.0.0.1:9180 \
-        --initial-key-count 200 > "$CASE_DIR/kme.out" 2> "$CASE_DIR/kme.log" &
-    PIDS="$PIDS $!"
+    . "$QSAFE_REPO/tests/kernel/lib/keyed.sh"
+    keyed_pki e2node-1
+    keyed_brokers
+    keyed_kme 200
 
     ip netns exec b "$QSAFE_BIN/hostile_ric" --listen "$B4:36421" --pki-dir "$PKI" --kme "https://$B4:8443" \
         --xfrm-broker /run/qsafe-xfrm-b.sock --rekeys 3 > "$CASE_DIR/hostile.json" 2> "$CASE_DIR/hostile.log" &
@@ -57,12 +48,7 @@ run() {
     for cause in bad-signature:1 replayed-epoch:1 qkd-key-not-found:1; do
         echo "$line" | grep -q "$cause" || fail "the node's summary does not count $cause"
     done
-    kill -TERM $BROKER_a $BROKER_b
-    wait $BROKER_a; wait $BROKER_b
-    for n in a b; do
-        left=$(ip netns exec $n ip xfrm state | grep -c 'proto esp')
-        [ "$left" = 0 ] || fail "netns $n: $left SAs left after the broker stopped"
-    done
+    keyed_brokers_stop
     cleanup
     echo "PASS hostile RIC: every forged REKEY refused, nothing changed, desync recovered"
 }
