@@ -288,11 +288,12 @@ async fn run(cli: Cli) -> Result<serde_json::Value, String> {
         std::fs::read_to_string(cli.pki_dir.join(name))
             .map_err(|e| format!("{}: {e}", cli.pki_dir.join(name).display()))
     };
-    let identity =
-        CertifiedKey::from_pem(&read(&format!("sae-{}.pem", cli.sae_id))?, &read(&format!("sae-{}.key", cli.sae_id))?)
-            .map_err(|e| e.to_string())?;
-    let roots = parse_pem_certificates(&read("ca.pem")?).map_err(|e| e.to_string())?;
-    let anchors = Arc::new(TrustAnchors::from_pem(&read("ca.pem")?).map_err(|e| e.to_string())?);
+    let stem = qsafe_pqc::pki::sae_file_stem(&cli.sae_id);
+    let identity = CertifiedKey::from_pem(&read(&format!("{stem}.pem"))?, &read(&format!("{stem}.key"))?)
+        .map_err(|e| e.to_string())?;
+    let ca = read("ca.pem")?;
+    let roots = parse_pem_certificates(&ca).map_err(|e| e.to_string())?;
+    let anchors = Arc::new(TrustAnchors::from_pem(&ca).map_err(|e| e.to_string())?);
     let signer = Arc::new(LocalIdentity::from_certified_key(&identity).map_err(|e| e.to_string())?);
     let tls =
         qsafe_pqc::tls::client_config(&roots, Some(&identity), KeyExchangePolicy::HybridPreferred, AuthPolicy::Any)

@@ -112,15 +112,6 @@ impl std::fmt::Debug for KeyedMaterial {
     }
 }
 
-/// `sae-<ID>` with characters other than `A-Za-z0-9._-` replaced by `_` (as `qsafe-kme demo-pki`).
-pub fn sae_file_stem(sae_id: &str) -> String {
-    let safe: String = sae_id
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
-        .collect();
-    format!("sae-{safe}")
-}
-
 fn read(path: &Path) -> Result<String, KeyedError> {
     std::fs::read_to_string(path).map_err(|e| KeyedError(format!("cannot read {}: {e}", path.display())))
 }
@@ -141,7 +132,7 @@ impl KeyedMaterial {
         let mut out = Vec::with_capacity(nodes as usize);
         for i in 0..nodes {
             let sae_id = settings.sae_id(i);
-            let stem = sae_file_stem(&sae_id);
+            let stem = qsafe_pqc::pki::sae_file_stem(&sae_id);
             let cert_path = settings.pki_dir.join(format!("{stem}.pem"));
             let key_path = settings.pki_dir.join(format!("{stem}.key"));
             let key = CertifiedKey::from_pem(&read(&cert_path)?, &read(&key_path)?)

@@ -118,15 +118,7 @@ pub struct DemoPki {
     pub saes: Vec<(String, CertifiedKey)>,
 }
 
-/// The file name stem of an SAE's files: `sae-<ID>` with characters other
-/// than `A-Za-z0-9._-` replaced by `_`.
-pub fn sae_file_stem(sae_id: &str) -> String {
-    let safe: String = sae_id
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
-        .collect();
-    format!("sae-{safe}")
-}
+pub use qsafe_pqc::pki::sae_file_stem;
 
 impl DemoPki {
     /// Mints a CA, two KME server certificates and the SAE client certificates.

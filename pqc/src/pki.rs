@@ -682,6 +682,17 @@ impl CertificateAuthority {
     }
 }
 
+/// The file name stem of an SAE's certificate and key in a PKI directory
+/// (`<stem>.pem`, `<stem>.key`, as `qsafe-kme demo-pki` writes them):
+/// `sae-<ID>` with characters other than `A-Za-z0-9._-` replaced by `_`.
+pub fn sae_file_stem(sae_id: &str) -> String {
+    let safe: String = sae_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .collect();
+    format!("sae-{safe}")
+}
+
 /// Parses every `CERTIFICATE` block in `pem` (other blocks, e.g. keys, are skipped).
 ///
 /// Errors if the PEM is malformed, holds no certificate, or a certificate is not valid X.509 with

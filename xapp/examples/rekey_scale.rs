@@ -33,12 +33,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use qsafe_hybrid::KeySource;
-use qsafe_kme::Site;
-use qsafe_xapp::e2::E2Role;
 use qsafe_xapp::freshness::{KeyFreshness, LATENCY_WINDOW, LatencyWindow, LinkState};
 use qsafe_xfrm::MemoryDataPlane;
 use serde::Serialize;
-use tokio::sync::watch;
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -242,31 +239,15 @@ async fn main() {
     let pki_dir = dir.path().to_str().expect("utf-8").to_string();
 
     // ---- the xApp, as qsafe-xapp builds it
-    let xapp = qsafe_xapp::config::Settings::resolve(qsafe_xapp::config::Cli::parse_from([
-        "qsafe-xapp",
-        "--pki-dir",
+    let period = args.rekey_period.to_string();
+    let kpm_period = if args.kpm_rate > 0 { "1000" } else { "0" };
+    let xapp = common::start_xapp(&common::xapp_settings(
         &pki_dir,
-        "--kme",
-        &format!("https://localhost:{}", kme.addr(Site::A).port()),
-        "--rekey-period",
-        &args.rekey_period.to_string(),
-        "--mode",
-        &args.mode,
-        "--kpm-period-ms",
-        if args.kpm_rate > 0 { "1000" } else { "0" },
-    ]))
-    .expect("xapp settings");
-    let (stop_tx, stop) = watch::channel(false);
-    let mut e2 = E2Role::new(&xapp.e2).expect("e2 role");
-    let config = xapp.keyplane.as_ref().expect("key plane");
-    let (keyplane, _) =
-        qsafe_xapp::startup::key_plane(config, None, "127.0.0.1:36421".parse().expect("addr"), stop.clone())
-            .await
-            .expect("key plane");
-    let monitor = keyplane.monitor();
-    e2.set_key_plane(keyplane);
-    let handle = e2.handle().clone();
-    let xapp_run = tokio::spawn(e2.run(stop.clone()));
+        &kme,
+        &["--rekey-period", &period, "--mode", &args.mode, "--kpm-period-ms", kpm_period],
+    ))
+    .await;
+    let (handle, monitor) = (xapp.handle.clone(), xapp.monitor.clone());
 
     // ---- the nodes
     let rate = args.kpm_rate.to_string();
@@ -345,8 +326,8 @@ async fn main() {
     node_stop_tx.send(true).expect("stop nodes");
     let _ = node_run.await;
     let run_seconds = run_start.elapsed().as_secs_f64();
-    stop_tx.send(true).expect("stop xapp");
-    let summary = xapp_run.await.expect("xapp");
+    xapp.stop.send(true).expect("stop xapp");
+    let summary = xapp.run.await.expect("xapp");
     kme.shutdown().await;
     let report = Report {
         nodes,

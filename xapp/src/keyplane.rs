@@ -588,15 +588,6 @@ impl LinkDriver {
                 self.policy_mode = lock(&self.kp.inner.monitor).policy().mode;
                 self.rekey(link, mode, now);
             }
-            Enforcement::Recover { .. } => {
-                // Isolated: release ESP so the node can reconnect; the next
-                // E2 Setup attaches a fresh link task that re-protects it.
-                lock(&self.kp.inner.monitor).link_mut(&self.name).on_recovery_started();
-                if let Err(e) = self.kp.inner.parts.data_plane.release_esp(self.dp_link).await {
-                    tracing::error!(node = %self.name, error = %e, "key plane: cannot release ESP");
-                }
-                let _ = self.ric.disconnect(&self.node).await;
-            }
             Enforcement::Isolate => {
                 lock(&self.kp.inner.monitor).link_mut(&self.name).on_isolate_started();
                 if let Err(e) = link.isolate(Instant::now()) {

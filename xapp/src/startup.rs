@@ -32,8 +32,9 @@ pub async fn key_plane(
     e2_local: SocketAddr,
     stop: watch::Receiver<bool>,
 ) -> Result<(KeyPlane, Option<JoinHandle<std::io::Result<()>>>), String> {
-    let cert = config.pki_dir.join(format!("sae-{}.pem", config.sae_id));
-    let key = config.pki_dir.join(format!("sae-{}.key", config.sae_id));
+    let stem = qsafe_pqc::pki::sae_file_stem(&config.sae_id);
+    let cert = config.pki_dir.join(format!("{stem}.pem"));
+    let key = config.pki_dir.join(format!("{stem}.key"));
     let identity = CertifiedKey::from_pem(&read(&cert, "certificate")?, &read(&key, "private key")?)
         .map_err(|e| format!("{} / {}: {e}", cert.display(), key.display()))?;
     let signer = LocalIdentity::from_certified_key(&identity).map_err(|e| format!("{}: {e}", cert.display()))?;

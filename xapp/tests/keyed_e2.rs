@@ -16,14 +16,9 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use clap::Parser;
 use qsafe_hybrid::KeySource;
-use qsafe_kme::Site;
-use qsafe_xapp::config::{Cli, Settings};
-use qsafe_xapp::e2::E2Role;
 use qsafe_xapp::freshness::LinkState;
 use qsafe_xfrm::MemoryDataPlane;
-use tokio::sync::watch;
 
 const NODES: u32 = 4;
 /// KPM indications per node (sent once its link is protected).
@@ -36,30 +31,10 @@ async fn xapp_keys_every_node_and_traffic_flows_only_protected() {
     let pki_dir = dir.path().to_str().expect("utf-8").to_string();
 
     // ---- the xApp: E2 role + key plane (rekey every second)
-    let xapp = Settings::resolve(Cli::parse_from([
-        "qsafe-xapp",
-        "--pki-dir",
-        &pki_dir,
-        "--kme",
-        &format!("https://localhost:{}", kme.addr(Site::A).port()),
-        "--rekey-period",
-        "1",
-        "--kpm-period-ms",
-        "100",
-    ]))
-    .expect("xapp settings");
-    let (stop_tx, stop) = watch::channel(false);
-    let mut e2 = E2Role::new(&xapp.e2).expect("e2 role");
-    let config = xapp.keyplane.as_ref().expect("key plane");
-    let (keyplane, _http) =
-        qsafe_xapp::startup::key_plane(config, None, "127.0.0.1:36421".parse().expect("addr"), stop.clone())
-            .await
-            .expect("key plane");
-    let monitor = keyplane.monitor();
-    e2.set_key_plane(keyplane);
-    let handle = e2.handle().clone();
-    let links = e2.links();
-    let xapp_run = tokio::spawn(e2.run(stop.clone()));
+    let xapp =
+        common::start_xapp(&common::xapp_settings(&pki_dir, &kme, &["--rekey-period", "1", "--kpm-period-ms", "100"]))
+            .await;
+    let (handle, monitor, links) = (xapp.handle.clone(), xapp.monitor.clone(), xapp.links.clone());
 
     // ---- the nodes: qsafe-e2node --keyed, over in-memory associations
     let count = COUNT.to_string();
@@ -102,8 +77,8 @@ async fn xapp_keys_every_node_and_traffic_flows_only_protected() {
         monitor.lock().unwrap().status(SystemTime::now()).links.iter().map(|l| l.epoch).collect();
     node_stop_tx.send(true).expect("stop nodes");
     let summary = node_run.await.expect("join").expect("nodes ran");
-    stop_tx.send(true).expect("stop xapp");
-    let xapp_summary = xapp_run.await.expect("join");
+    xapp.stop.send(true).expect("stop xapp");
+    let xapp_summary = xapp.run.await.expect("join");
     assert!(summary.all_set_up(), "{}", summary.line());
     for l in &xapp_summary.links {
         assert_eq!((l.undecodable, l.seq_missing, l.seq_reordered), (0, 0, 0), "{l:?}");

@@ -31,16 +31,13 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use clap::Parser;
 use qsafe_hybrid::{KeySource, Mode};
-use qsafe_kme::Site;
 use qsafe_kme::server::RunningKme;
 use qsafe_pqc::pki::{CertifiedKey, parse_pem_certificates};
 use qsafe_pqc::tls::{AuthPolicy, KeyExchangePolicy};
 use qsafe_qkd::client::{ClientConfig, Etsi014Client};
 use qsafe_qkd::prefetch::RefillPolicy;
 use qsafe_rekey::trust::{LocalIdentity, TrustAnchors};
-use qsafe_xapp::config::{Cli, Settings};
 use qsafe_xapp::e2::{E2Role, E2Summary};
 use qsafe_xapp::freshness::{AlarmKind, KeyFreshness, LinkState, LinkStatus, StatusReport};
 use qsafe_xapp::http::{self, HttpState};
@@ -96,16 +93,7 @@ impl Rig {
         let pki_dir = dir.path().to_str().expect("utf-8").to_string();
 
         // ---- the xApp: E2 role + key plane, assembled from its parts
-        let xapp = Settings::resolve(Cli::parse_from([
-            "qsafe-xapp",
-            "--pki-dir",
-            &pki_dir,
-            "--kme",
-            &format!("https://localhost:{}", kme.addr(Site::A).port()),
-            "--kpm-period-ms",
-            "0",
-        ]))
-        .expect("xapp settings");
+        let xapp = common::xapp_settings(&pki_dir, &kme, &["--kpm-period-ms", "0"]);
         let config = xapp.keyplane.as_ref().expect("key plane");
         let cert = std::fs::read_to_string(config.pki_dir.join("sae-ric-xapp.pem")).expect("cert");
         let key = std::fs::read_to_string(config.pki_dir.join("sae-ric-xapp.key")).expect("key");

@@ -68,3 +68,39 @@ pub fn spawn_keyed_nodes(
     let connector = qsafe_e2::driver::MemoryConnector { ric };
     (stop_tx, tokio::spawn(qsafe_e2node::sim::run_with(settings, connector, Some(keyed), stop)))
 }
+
+/// `qsafe-xapp` settings with the key plane on: the PKI in `pki_dir`, KME A of
+/// `kme`, then `extra` flags.
+pub fn xapp_settings(pki_dir: &str, kme: &RunningKme, extra: &[&str]) -> qsafe_xapp::config::Settings {
+    let kme_a = format!("https://localhost:{}", kme.addr(qsafe_kme::Site::A).port());
+    let mut args = vec!["qsafe-xapp", "--pki-dir", pki_dir, "--kme", &kme_a];
+    args.extend_from_slice(extra);
+    qsafe_xapp::config::Settings::resolve(<qsafe_xapp::config::Cli as clap::Parser>::parse_from(args))
+        .expect("xapp settings")
+}
+
+/// The xApp as `qsafe-xapp` builds it (E2 role + `startup::key_plane`, no
+/// HTTP endpoint), running; E2 is reached in memory through `handle`.
+pub struct RunningXapp {
+    pub handle: qsafe_e2::driver::RicHandle,
+    pub monitor: std::sync::Arc<std::sync::Mutex<qsafe_xapp::freshness::KeyFreshness>>,
+    pub links: qsafe_xapp::e2::LinkTable,
+    pub stop: tokio::sync::watch::Sender<bool>,
+    pub run: tokio::task::JoinHandle<qsafe_xapp::e2::E2Summary>,
+}
+
+pub async fn start_xapp(settings: &qsafe_xapp::config::Settings) -> RunningXapp {
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let mut e2 = qsafe_xapp::e2::E2Role::new(&settings.e2).expect("e2 role");
+    let config = settings.keyplane.as_ref().expect("key plane");
+    let (keyplane, _) =
+        qsafe_xapp::startup::key_plane(config, None, "127.0.0.1:36421".parse().expect("addr"), stop.clone())
+            .await
+            .expect("key plane");
+    let monitor = keyplane.monitor();
+    e2.set_key_plane(keyplane);
+    let handle = e2.handle().clone();
+    let links = e2.links();
+    let run = tokio::spawn(e2.run(stop));
+    RunningXapp { handle, monitor, links, stop: stop_tx, run }
+}
