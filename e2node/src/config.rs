@@ -65,6 +65,8 @@ Config file (TOML; every key optional, names as the long flags):
   kem = \"ml-kem-768\"
   grace-ms = 2000
   sa-max-bytes = 0     # kernel hard byte limit per SA (soft at 3/4); 0: none
+  bootstrap-confirm-ms = 10000  # back to bootstrap if the RIC never switches to the first SA
+  fault-slow-bootstrap-ms = 0   # fault injection: answer the first REKEY this much later
   xfrm-broker = \"/run/qsafe/xfrm.sock\"
 
 What the indications carry (for RIC-side checks): each KPM indication message
@@ -198,6 +200,17 @@ pub struct Cli {
     /// rekeys; 0 = none [default: 0].
     #[arg(long, env = "QSAFE_E2NODE_SA_MAX_BYTES", value_name = "BYTES")]
     pub sa_max_bytes: Option<u64>,
+    /// Keyed: after the first REKEY on an association (which makes ESP required), how long a
+    /// node waits for a packet under the new SA (the RIC switched) before it returns to
+    /// bootstrap, so that the RIC's next REKEY, sent in clear, is not dropped; ms
+    /// [default: 10000].
+    #[arg(long, env = "QSAFE_E2NODE_BOOTSTRAP_CONFIRM_MS", value_name = "MS")]
+    pub bootstrap_confirm_ms: Option<u64>,
+    /// Keyed, fault injection: each node answers the first hybrid/QKD REKEY on an association
+    /// this much later (its dec_keys is delayed), like an overloaded node; exercises the RIC's
+    /// retransmissions, late adoption and the bootstrap fallback; ms [default: 0].
+    #[arg(long, env = "QSAFE_E2NODE_FAULT_SLOW_BOOTSTRAP_MS", value_name = "MS")]
+    pub fault_slow_bootstrap_ms: Option<u64>,
     /// Keyed: Unix socket of qsafe-xfrm-broker for kernel SAs [default: none:
     /// an in-memory data plane, no privileges].
     #[arg(long, env = "QSAFE_E2NODE_XFRM_BROKER", value_name = "PATH")]
@@ -275,6 +288,10 @@ pub struct KeyedSettings {
     pub grace: Duration,
     /// Kernel hard byte limit per SA (None: none).
     pub sa_max_bytes: Option<u64>,
+    /// How long the bootstrap SA waits for evidence that the RIC switched.
+    pub bootstrap_confirm: Duration,
+    /// Fault injection: delay of the first QKD fetch on an association.
+    pub fault_slow_bootstrap: Duration,
     /// Broker socket.
     pub xfrm_broker: Option<PathBuf>,
 }
@@ -334,6 +351,8 @@ struct FileConfig {
     kem: Option<KemArg>,
     grace_ms: Option<u64>,
     sa_max_bytes: Option<u64>,
+    bootstrap_confirm_ms: Option<u64>,
+    fault_slow_bootstrap_ms: Option<u64>,
     xfrm_broker: Option<PathBuf>,
 }
 
@@ -467,6 +486,17 @@ impl Settings {
                 }
                 b => Some(b),
             };
+            let bootstrap_confirm_ms = cli.bootstrap_confirm_ms.or(file.bootstrap_confirm_ms).unwrap_or(10_000);
+            if !(1000..=600_000).contains(&bootstrap_confirm_ms) {
+                return Err(invalid(
+                    "--bootstrap-confirm-ms",
+                    format!("{bootstrap_confirm_ms}: between 1000 and 600000"),
+                ));
+            }
+            let fault_slow_bootstrap_ms = cli.fault_slow_bootstrap_ms.or(file.fault_slow_bootstrap_ms).unwrap_or(0);
+            if fault_slow_bootstrap_ms > 600_000 {
+                return Err(invalid("--fault-slow-bootstrap-ms", format!("{fault_slow_bootstrap_ms}: at most 600000")));
+            }
             let sae_id_prefix = cli.sae_id_prefix.or(file.sae_id_prefix).unwrap_or_else(|| "e2node-".into());
             if sae_id_prefix.len() > 200 {
                 return Err(invalid("--sae-id-prefix", "at most 200 characters"));
@@ -483,6 +513,8 @@ impl Settings {
                 kem: cli.kem.or(file.kem).unwrap_or(KemArg::MlKem768).into(),
                 grace: Duration::from_millis(grace_ms),
                 sa_max_bytes,
+                bootstrap_confirm: Duration::from_millis(bootstrap_confirm_ms),
+                fault_slow_bootstrap: Duration::from_millis(fault_slow_bootstrap_ms),
                 xfrm_broker: cli.xfrm_broker.or(file.xfrm_broker),
             })
         } else {

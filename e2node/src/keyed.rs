@@ -236,6 +236,8 @@ pub struct KeyedStats {
     pub reports: u64,
     /// Old SAs deleted by the hard cap (no evidence the RIC switched).
     pub hard_caps: u64,
+    /// Bootstrap epochs given up because the RIC never switched to them.
+    pub bootstrap_unconfirmed: u64,
     /// Data-plane operations that failed.
     pub data_plane_errors: u64,
 }
@@ -270,6 +272,10 @@ pub struct NodeKeyPlane<D: DataPlane + 'static> {
     definition: Bytes,
     dp: Arc<D>,
     kme: Option<Arc<Etsi014Client>>,
+    /// Fault injection: delay of the first QKD fetch on an association.
+    slow_bootstrap: Duration,
+    /// Whether this association's first QKD fetch happened (the fault applies once).
+    slow_bootstrap_done: bool,
     assume_ric_switched: bool,
     reqid: u32,
     ric_fallback: IpAddr,
@@ -316,6 +322,7 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
         cfg.kem_algorithm = s.kem;
         cfg.grace = s.grace;
         cfg.hard_cap = (s.grace * 10).max(Duration::from_secs(1));
+        cfg.bootstrap_confirm = s.bootstrap_confirm;
         let kem: Arc<dyn Kem> =
             Arc::new(AwsLcKem::new(qsafe_rekey_kem(s.kem)).map_err(|e| format!("ML-KEM backend: {e}"))?);
         let mut link = NodeLink::new(cfg, node.identity.clone(), m.anchors.clone(), kem)
@@ -335,6 +342,8 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
                 definition: Bytes::from(definition),
                 dp: keyed.data_plane.clone(),
                 kme: node.kme.clone(),
+                slow_bootstrap: s.fault_slow_bootstrap,
+                slow_bootstrap_done: false,
                 assume_ric_switched: keyed.assume_ric_switched,
                 reqid: REQID_BASE + index,
                 ric_fallback: ric,
@@ -597,6 +606,7 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
     /// The association is gone.
     pub async fn on_association_lost(&mut self, handle: &NodeHandle) {
         self.link.on_association_lost();
+        self.slow_bootstrap_done = false;
         self.generation += 1;
         self.fetch_requests.clear();
         self.current = None;
@@ -689,6 +699,10 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
                     tracing::warn!(node = %self.name, epoch, "old SAs deleted by the hard cap: no evidence the RIC switched");
                     self.stats.hard_caps += 1;
                 }
+                NodeAction::BootstrapUnconfirmed { epoch } => {
+                    tracing::warn!(node = %self.name, epoch, "the RIC never switched to the bootstrap epoch: back to bootstrap");
+                    self.stats.bootstrap_unconfirmed += 1;
+                }
                 NodeAction::StateChanged(s) => tracing::info!(node = %self.name, state = ?s, "link state"),
             }
         }
@@ -736,6 +750,11 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
         self.generation += 1;
         let generation = self.generation;
         let tx = self.tx.clone();
+        let delay = if self.slow_bootstrap_done { Duration::ZERO } else { self.slow_bootstrap };
+        self.slow_bootstrap_done = true;
+        if !delay.is_zero() {
+            tracing::warn!(node = %self.name, ?delay, "fault injection: the bootstrap REKEY's dec_keys is delayed");
+        }
         match &self.kme {
             None => {
                 let _ = tx.send(KeyedMsg::Fetched { generation, result: Err(QkdFetchError::Unavailable) });
@@ -744,6 +763,7 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
                 let kme = kme.clone();
                 let name = self.name.clone();
                 tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
                     let result = match kme.dec_keys(&master, &KeyIds::new([key_id])).await {
                         Ok(c) => c.keys.into_iter().find(|k| k.key_id == key_id).ok_or(QkdFetchError::NotFound),
                         Err(e) if e.is_keys_not_found() => Err(QkdFetchError::NotFound),

@@ -574,4 +574,19 @@ fn keyed_flags_resolve_and_bad_pki_is_named() {
     );
     let err = keyed(&["--sa-max-bytes", "4096"]).expect_err("too small");
     assert!(err.to_string().contains("--sa-max-bytes"), "{err}");
+
+    // Bootstrap confirmation: 10 s by default, 1 s .. 600 s; the fault injection is off by default.
+    let k = keyed(&[]).expect("default").keyed.expect("keyed");
+    assert_eq!((k.bootstrap_confirm, k.fault_slow_bootstrap), (Duration::from_secs(10), Duration::ZERO));
+    let k =
+        keyed(&["--bootstrap-confirm-ms", "2500", "--fault-slow-bootstrap-ms", "6000"]).expect("set").keyed.expect("k");
+    assert_eq!((k.bootstrap_confirm, k.fault_slow_bootstrap), (Duration::from_millis(2500), Duration::from_secs(6)));
+    for (flag, bad) in [
+        ("--bootstrap-confirm-ms", "999"),
+        ("--bootstrap-confirm-ms", "600001"),
+        ("--fault-slow-bootstrap-ms", "600001"),
+    ] {
+        let err = keyed(&[flag, bad]).expect_err(bad);
+        assert!(err.to_string().contains(flag), "{err}");
+    }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Model-checks rekey/model/rekey.pml with spin (see the header of the model for the
-# properties). Fails on any error; also checks that the deliberately broken variant
-# (-DBROKEN_EARLY_DELETE) IS caught. Needs spin and a C compiler.
+# properties). Fails on any error; also checks that the deliberately broken variants
+# (-DBROKEN_EARLY_DELETE, -DNO_BOOTSTRAP_REPAIR) are caught. Needs spin and a C compiler.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
@@ -54,3 +54,6 @@ run safety "-DR=1 -DLOSSMAX=2" "-DSAFETY -DNOCLAIM -DCOLLAPSE" "-m100000" pass
 run liveness "-DR=1 -DLOSSMAX=1" "-DCOLLAPSE -DNFAIR=3" "-m200000 -a -f" pass
 # Mutation: the node deletes its old inbound SA at ack, without evidence.
 run broken-early-delete "-DR=1 -DLOSSMAX=2 -DBROKEN_EARLY_DELETE" "-DSAFETY -DNOCLAIM" "-m100000" fail
+# Mutation: no late adoption and no bootstrap fallback (a lost or late bootstrap outcome left
+# the node requiring ESP while the RIC still sent in clear: found in the kernel tier).
+run no-bootstrap-repair "-DR=1 -DLOSSMAX=2 -DNO_BOOTSTRAP_REPAIR" "-DSAFETY -DNOCLAIM" "-m100000" fail

@@ -53,6 +53,12 @@ pub struct NodeLinkConfig {
     /// Old SAs are deleted this long after they were superseded even without evidence that
     /// the RIC switched (an alarm is raised).
     pub hard_cap: Duration,
+    /// After the bootstrap REKEY (the one that installs the ESP-required policy), how long the
+    /// node waits for evidence that the RIC switched to it before returning to bootstrap (the
+    /// RIC sends in clear until it switches, which the node's policy drops). Must exceed the
+    /// time the outcome takes to reach the RIC's key plane plus its reaction, including a late
+    /// outcome after the RIC gave the epoch up (default 10 s).
+    pub bootstrap_confirm: Duration,
     /// How many unused KEM keys are kept (default 16). Every REPORT (with
     /// `includeNextKemKey`) and every outcome carries a fresh key, and REPORTs
     /// queue behind application traffic: measured in the kernel tier (10 nodes,
@@ -66,7 +72,7 @@ pub struct NodeLinkConfig {
 
 impl NodeLinkConfig {
     /// Defaults: all modes, initial mode qkd-and-pqc, ML-KEM-768, grace 2 s, hard cap 20 s,
-    /// 16 KEM keys.
+    /// bootstrap confirmation 10 s, 16 KEM keys.
     pub fn new(node_sae_id: impl Into<String>, node_kme_id: impl Into<String>) -> Self {
         NodeLinkConfig {
             node_sae_id: node_sae_id.into(),
@@ -82,6 +88,7 @@ impl NodeLinkConfig {
             kem_algorithm: KemAlgorithm::MlKem768,
             grace: Duration::from_secs(2),
             hard_cap: Duration::from_secs(20),
+            bootstrap_confirm: Duration::from_secs(10),
             kem_keys_kept: 16,
             max_commands_per_epoch: 64,
         }
@@ -111,6 +118,14 @@ pub enum NodeAction {
     /// Old SAs were deleted by the hard cap, without evidence that the RIC switched (alarm).
     HardCapExpired {
         /// The epoch deleted.
+        epoch: u32,
+    },
+    /// The bootstrap REKEY of `epoch` was applied but no packet arrived under it within
+    /// `bootstrap_confirm`: the RIC never switched (it gave the epoch up and its outcome never reached
+    /// it). The node returned to bootstrap (SAs deleted, policy released) so that the RIC's
+    /// next REKEY, which it sends in clear, is not dropped by the node's policy (alarm).
+    BootstrapUnconfirmed {
+        /// The epoch given up.
         epoch: u32,
     },
     /// The link state changed.
@@ -175,6 +190,8 @@ pub struct NodeLink {
     sas: Vec<NodeSa>,
     mode: KeySourceMode,
     esp_required: bool,
+    /// When the bootstrap REKEY was applied, until evidence that the RIC switched to it.
+    unconfirmed_since: Option<Instant>,
     isolated: bool,
     last_state: LinkState,
     actions: VecDeque<NodeAction>,
@@ -226,6 +243,7 @@ impl NodeLink {
             sas: Vec::new(),
             mode,
             esp_required: false,
+            unconfirmed_since: None,
             isolated: false,
             last_state: LinkState::Unprotected,
             actions: VecDeque::new(),
@@ -348,6 +366,7 @@ impl NodeLink {
             && sa.evidence_at.is_none()
         {
             sa.evidence_at = Some(now);
+            self.unconfirmed_since = None;
         }
     }
 
@@ -360,6 +379,7 @@ impl NodeLink {
     /// a later association that reuses the port pair.)
     pub fn on_association_lost(&mut self) {
         self.pending = None;
+        self.unconfirmed_since = None;
         if !self.sas.is_empty() {
             self.actions.push_back(NodeAction::DataPlane(DataPlaneOp::DeleteAll));
             self.sas.clear();
@@ -375,7 +395,7 @@ impl NodeLink {
     /// When [`Self::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let n = self.sas.len();
-        let mut best: Option<Instant> = None;
+        let mut best: Option<Instant> = self.unconfirmed_since.map(|t| t + self.cfg.bootstrap_confirm);
         for (i, sa) in self.sas.iter().enumerate() {
             if i + 1 == n {
                 break;
@@ -393,8 +413,26 @@ impl NodeLink {
 
     /// Timers: deleting superseded SAs once the RIC has provably switched past them (a packet
     /// arrived under a newer inbound SA, and the grace period has passed since), or at the hard
-    /// cap.
+    /// cap; returning to bootstrap when the RIC never switched to the bootstrap epoch
+    /// (`bootstrap_confirm`).
     pub fn handle_timeout(&mut self, now: Instant) {
+        if self.unconfirmed_since.is_some_and(|t| t + self.cfg.bootstrap_confirm <= now) {
+            self.unconfirmed_since = None;
+            let epoch = self.current_epoch();
+            warn!(epoch, "bootstrap REKEY applied but the RIC never switched to it: back to bootstrap");
+            self.pending = None;
+            if !self.sas.is_empty() {
+                self.actions.push_back(NodeAction::DataPlane(DataPlaneOp::DeleteAll));
+                self.sas.clear();
+            }
+            if self.esp_required {
+                self.esp_required = false;
+                self.actions.push_back(NodeAction::DataPlane(DataPlaneOp::ReleaseEsp));
+            }
+            self.actions.push_back(NodeAction::BootstrapUnconfirmed { epoch });
+            self.note_state();
+            return;
+        }
         let n = self.sas.len();
         if n < 2 {
             return;
@@ -592,6 +630,7 @@ impl NodeLink {
                     // Ack first (it leaves under the current SA), then remove the SAs: the
                     // policy stays, so traffic stops.
                     self.isolated = true;
+                    self.unconfirmed_since = None;
                     if !self.sas.is_empty() {
                         self.actions.push_back(NodeAction::DataPlane(DataPlaneOp::DeleteAll));
                         self.sas.clear();
@@ -738,7 +777,11 @@ impl NodeLink {
         self.actions.push_back(NodeAction::DataPlane(DataPlaneOp::InstallInbound(derived.ric_to_node)));
         self.actions.push_back(NodeAction::DataPlane(DataPlaneOp::InstallOutbound(derived.node_to_ric)));
         if !self.esp_required {
+            // Bootstrap: from now on the node's policy drops the RIC's plaintext, so only the
+            // RIC's switch to this epoch (on our outcome) keeps the link alive; see
+            // `handle_timeout` for when that never happens.
             self.esp_required = true;
+            self.unconfirmed_since = Some(now);
             self.actions.push_back(NodeAction::DataPlane(DataPlaneOp::RequireEsp));
         }
         let grace = self.cfg.grace.max(Duration::from_millis(u64::from(c.grace_ms)));

@@ -188,6 +188,22 @@ struct Outstanding {
     pending: Pending,
 }
 
+/// A REKEY given up after its retransmissions, remembered so that its outcome, should it still
+/// arrive (a slow node; the node re-sends it while it waits for the RIC to switch), is adopted.
+#[derive(Debug)]
+struct Abandoned {
+    epoch: u32,
+    tbs: Vec<u8>,
+    out_sa: SaSpec,
+    key_source: KeySource,
+    key_id: Option<[u8; 16]>,
+    started: Instant,
+    spis: (u32, u32),
+}
+
+/// How many abandoned REKEYs are remembered for a late outcome.
+const ABANDONED_KEPT: usize = 4;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Isolation {
     None,
@@ -217,6 +233,8 @@ pub struct RicLink {
     outbound: BTreeMap<u32, u32>,
     deletes: Vec<(Instant, Direction, u32, u32)>,
     outstanding: Option<Outstanding>,
+    /// REKEYs given up on whose outcome may still arrive (oldest first).
+    abandoned: VecDeque<Abandoned>,
     isolation: Isolation,
     node_reported_epoch: Option<u32>,
     last_state: LinkState,
@@ -245,6 +263,7 @@ impl RicLink {
             outbound: BTreeMap::new(),
             deletes: Vec::new(),
             outstanding: None,
+            abandoned: VecDeque::new(),
             isolation: Isolation::None,
             node_reported_epoch: None,
             last_state: LinkState::Unprotected,
@@ -638,6 +657,14 @@ impl RicLink {
     /// anything but the outstanding command are ignored (`Ok(false)`); a bad signature is an
     /// error and changes nothing (the RIC keeps waiting and retransmitting).
     pub fn on_outcome(&mut self, outcome: &ControlOutcome, now: Instant) -> Result<bool, RicError> {
+        let for_outstanding =
+            self.outstanding.as_ref().is_some_and(|o| o.command == outcome.command && o.epoch == outcome.epoch);
+        if !for_outstanding
+            && outcome.command == ControlCommand::Rekey
+            && let Some(pos) = self.abandoned.iter().position(|a| a.epoch == outcome.epoch)
+        {
+            return self.on_late_outcome(pos, outcome, now);
+        }
         let Some(o) = &self.outstanding else {
             return Ok(false);
         };
@@ -734,6 +761,44 @@ impl RicLink {
         Ok(true)
     }
 
+    /// The outcome of a REKEY the RIC gave up on. A verified success means the node applied
+    /// it and switched its outbound SA; in bootstrap it also installed its ESP-required policy,
+    /// so every later plaintext REKEY is dropped by the node's kernel and only switching to
+    /// this epoch (its inbound SA was kept) re-opens the path. Adopted only if it is newer
+    /// than the epoch in use. A failure only forgets it.
+    fn on_late_outcome(&mut self, pos: usize, outcome: &ControlOutcome, now: Instant) -> Result<bool, RicError> {
+        let peer = self.peer.as_ref().ok_or(RicError::NotBootstrapped)?;
+        let a = &self.abandoned[pos];
+        let otbs = tbs::outcome_tbs(outcome, &a.tbs)?;
+        peer.verify(&otbs, &outcome.signature).map_err(RicError::BadSignature)?;
+        if let Some(k) = &outcome.next_kem_key {
+            let ktbs = tbs::kem_key_tbs(&self.cfg.node_sae_id, k)?;
+            peer.verify(&ktbs, &k.signature).map_err(RicError::BadSignature)?;
+        }
+        let Some(a) = self.abandoned.remove(pos) else {
+            return Ok(false);
+        };
+        let newer = self.current.is_none_or(|c| c.epoch < a.epoch);
+        let claimed_ok = outcome.result == ControlResult::Success(a.key_source);
+        if !newer || !claimed_ok || self.isolation != Isolation::None || !self.inbound.contains_key(&a.epoch) {
+            debug!(epoch = a.epoch, ?outcome.result, "late outcome of an abandoned REKEY: nothing to adopt");
+            return Ok(false);
+        }
+        if let Some(k) = &outcome.next_kem_key {
+            self.adopt_kem_key(k.clone());
+        }
+        warn!(node = %self.cfg.node_sae_id, epoch = a.epoch, "late outcome of an abandoned REKEY: switching to it");
+        self.switch(now, a.epoch, a.out_sa, a.key_source, a.key_id, a.spis);
+        self.actions.push_back(RicAction::RekeyDone {
+            epoch: a.epoch,
+            key_source: a.key_source,
+            latency: now.saturating_duration_since(a.started),
+            key_id: a.key_id,
+        });
+        self.note_state();
+        Ok(true)
+    }
+
     fn switch(
         &mut self,
         now: Instant,
@@ -763,6 +828,7 @@ impl RicLink {
             self.deletes.push((at, Direction::RicToNode, s, e));
         }
         self.current = Some(Current { epoch, spis, key_source, key_id, installed_at: now });
+        self.abandoned.retain(|a| a.epoch > epoch);
     }
 
     fn complete_isolation(&mut self) {
@@ -771,14 +837,30 @@ impl RicLink {
         self.inbound.clear();
         self.outbound.clear();
         self.deletes.clear();
+        self.abandoned.clear();
         self.current = None;
     }
 
     fn abandon(&mut self, o: Outstanding, rekey: RekeyFailure, control: ControlFailure) {
         match o.pending {
-            Pending::Rekey { key_id, .. } => {
-                // The node may have applied it (the outcome may be what was lost): keep the
-                // inbound SA until a later rekey succeeds (see `switch`).
+            Pending::Rekey { out_sa, key_source, key_id, started, spis } => {
+                // The node may have applied it (the outcome may be late or lost): keep the
+                // inbound SA until a later rekey succeeds (see `switch`), and after a timeout
+                // remember the REKEY so that a late outcome is adopted (`on_late_outcome`).
+                if rekey == RekeyFailure::Timeout {
+                    self.abandoned.push_back(Abandoned {
+                        epoch: o.epoch,
+                        tbs: o.tbs,
+                        out_sa,
+                        key_source,
+                        key_id,
+                        started,
+                        spis,
+                    });
+                    while self.abandoned.len() > ABANDONED_KEPT {
+                        self.abandoned.pop_front();
+                    }
+                }
                 self.actions.push_back(RicAction::RekeyFailed {
                     epoch: o.epoch,
                     cause: rekey,

@@ -629,3 +629,158 @@ fn report_carries_epoch_and_fresh_kem_key() {
     assert!(w.ric.has_kem_key());
     assert_eq!(w.ric.security().node_reported_epoch, Some(e));
 }
+
+/// Gives the outstanding REKEY up: every retransmission lost on the way to the node.
+fn give_up(w: &mut World) {
+    w.drop_to_node = 100;
+    for _ in 0..4 {
+        w.advance(Duration::from_millis(200));
+    }
+    w.drop_to_node = 0;
+}
+
+/// A REPORT with a fresh KEM key (the abandoned REKEY used the RIC's last one).
+fn fresh_kem_key(w: &mut World) {
+    let r = w.node.report(w.now, qsafe_rekey::SaCounters::default(), None, true).unwrap();
+    w.ric.on_report(&r, w.wall).unwrap();
+}
+
+#[test]
+fn late_bootstrap_outcome_is_adopted_after_giving_up() {
+    // A slow node: the bootstrap REKEY reaches it, but its outcome arrives after the RIC gave
+    // the epoch up. The node has installed its ESP-required policy, so the RIC's later plaintext
+    // REKEYs would be dropped by the node's kernel: only switching to this epoch re-opens the
+    // path, and the signed outcome proves the node applied it.
+    let mut w = World::new();
+    w.bootstrap();
+    let (h, m) = take_rekey(&mut w, KeySourceMode::QkdAndPqc, true);
+    let e1 = w.ric.security().outstanding_rekey.unwrap();
+    give_up(&mut w);
+    assert_eq!(failed(&w), (e1, RekeyFailure::Timeout, true));
+    assert_eq!(w.ric.state(), LinkState::Unprotected);
+    let o = deliver(&mut w, &h, &m);
+    assert!(w.nk.esp_required, "the node applied the bootstrap REKEY");
+    assert!(w.ric.on_outcome(&o, w.now).unwrap(), "the late outcome is adopted");
+    w.pump();
+    assert_eq!(done(&w), (e1, KeySource::Hybrid));
+    assert!(w.rk.esp_required);
+    assert_eq!(w.rk.current_out().unwrap().0, e1);
+    assert_eq!(w.ric.state(), LinkState::Protected);
+    w.traffic();
+    // A copy arriving again changes nothing.
+    assert!(!w.ric.on_outcome(&o, w.now).unwrap());
+    let e2 = w.rekey(KeySourceMode::QkdAndPqc, true).unwrap();
+    assert_eq!(done(&w).0, e2);
+    assert!(e2 > e1);
+    w.traffic();
+}
+
+#[test]
+fn late_outcome_is_adopted_while_a_newer_rekey_is_outstanding() {
+    let mut w = World::new();
+    w.bootstrap();
+    let (h1, m1) = take_rekey(&mut w, KeySourceMode::QkdAndPqc, true);
+    let e1 = w.ric.security().outstanding_rekey.unwrap();
+    give_up(&mut w);
+    fresh_kem_key(&mut w);
+    // The RIC moves on to e2 (its plaintext REKEY would be dropped by the node's policy once
+    // the node applied e1); then e1's outcome arrives.
+    let (h2, m2) = take_rekey(&mut w, KeySourceMode::QkdAndPqc, true);
+    let e2 = w.ric.security().outstanding_rekey.unwrap();
+    let o1 = deliver(&mut w, &h1, &m1);
+    assert!(w.ric.on_outcome(&o1, w.now).unwrap());
+    w.pump();
+    assert_eq!(done(&w).0, e1);
+    assert_eq!(w.ric.security().outstanding_rekey, Some(e2), "e2 is still outstanding");
+    w.traffic();
+    // e2's REKEY now travels under e1 and completes.
+    let o2 = deliver(&mut w, &h2, &m2);
+    assert!(w.ric.on_outcome(&o2, w.now).unwrap());
+    w.pump();
+    assert_eq!(done(&w).0, e2);
+    w.traffic();
+    // An outcome of e1 arriving now is older than the epoch in use: ignored.
+    assert!(!w.ric.on_outcome(&o1, w.now).unwrap());
+    assert_eq!(w.rk.current_out().unwrap().0, e2);
+}
+
+#[test]
+fn forged_or_failed_late_outcomes_change_nothing() {
+    let mut w = World::new();
+    w.bootstrap();
+    let (h, m) = take_rekey(&mut w, KeySourceMode::QkdAndPqc, true);
+    give_up(&mut w);
+    let genuine = deliver(&mut w, &h, &m);
+    let mut forged = genuine.clone();
+    forged.result = ControlResult::Success(KeySource::Pqc);
+    assert!(matches!(w.ric.on_outcome(&forged, w.now), Err(RicError::BadSignature(_))));
+    w.pump();
+    assert!(w.rk.current_out().is_none() && !w.rk.esp_required, "a forged late outcome switched nothing");
+    assert!(w.ric.on_outcome(&genuine, w.now).unwrap(), "the genuine one still counts");
+
+    // A late *failure* (the node refused; nothing applied there) is only forgotten.
+    let mut w = World::new();
+    w.bootstrap();
+    let (h, m) = take_rekey(&mut w, KeySourceMode::QkdAndPqc, true);
+    give_up(&mut w);
+    w.kme.clear(); // dec_keys: not found
+    let refused = deliver(&mut w, &h, &m);
+    assert!(matches!(refused.result, ControlResult::Failure(ControlFailureCause::QkdKeyNotFound)));
+    assert!(!w.ric.on_outcome(&refused, w.now).unwrap());
+    w.pump();
+    assert!(w.rk.current_out().is_none() && !w.rk.esp_required);
+    assert_eq!(w.ric.state(), LinkState::Unprotected);
+}
+
+#[test]
+fn node_returns_to_bootstrap_when_the_ric_never_switches() {
+    // The bootstrap outcome never reaches the RIC (here: every copy lost), so the RIC never
+    // switches and keeps sending in clear, which the node's new policy drops. After
+    // `bootstrap_confirm` without a packet under the bootstrap SA the node gives the epoch up.
+    let mut nc = node_cfg();
+    nc.bootstrap_confirm = Duration::from_secs(2);
+    let mut w = World::with(common::ric_cfg(), nc, &pki().ric, &pki().node);
+    w.bootstrap();
+    w.drop_to_ric = 100;
+    let e1 = w.rekey(KeySourceMode::QkdAndPqc, true).unwrap();
+    assert!(w.nk.esp_required);
+    assert_eq!(w.node.state(), LinkState::Protected);
+    for _ in 0..4 {
+        w.advance(Duration::from_millis(200));
+    }
+    assert_eq!(failed(&w).0, e1);
+    assert!(w.node.poll_timeout().is_some());
+    w.advance(Duration::from_millis(1300));
+    assert!(
+        w.node_events.iter().any(|a| matches!(a, NodeAction::BootstrapUnconfirmed { epoch } if *epoch == e1)),
+        "{:?}",
+        w.node_events
+    );
+    assert!(!w.nk.esp_required && w.nk.inbound.is_empty() && w.nk.current_out().is_none());
+    assert_eq!(w.node.state(), LinkState::Unprotected);
+    assert!(!w.node.may_send_application_traffic());
+    assert_eq!(w.node.current_epoch(), 0);
+    // The RIC's next REKEY gets through and protects the link; epochs keep increasing.
+    w.drop_to_ric = 0;
+    fresh_kem_key(&mut w);
+    let e2 = w.rekey(KeySourceMode::QkdAndPqc, true).unwrap();
+    assert_eq!(done(&w).0, e2);
+    assert!(e2 > e1);
+    w.traffic();
+    assert!(w.node.may_send_application_traffic());
+}
+
+#[test]
+fn evidence_confirms_the_bootstrap_epoch() {
+    let mut nc = node_cfg();
+    nc.bootstrap_confirm = Duration::from_secs(2);
+    let mut w = World::with(common::ric_cfg(), nc, &pki().ric, &pki().node);
+    w.bootstrap();
+    let e1 = w.rekey(KeySourceMode::QkdAndPqc, true).unwrap();
+    w.traffic(); // a packet under e1: the RIC switched
+    w.advance(Duration::from_secs(5));
+    assert!(!w.node_events.iter().any(|a| matches!(a, NodeAction::BootstrapUnconfirmed { .. })));
+    assert_eq!(w.node.current_epoch(), e1);
+    assert!(w.nk.esp_required);
+    assert!(w.node.poll_timeout().is_none());
+}

@@ -10,7 +10,7 @@ fn have(cmd: &str) -> bool {
 }
 
 #[test]
-fn spin_model_holds_and_catches_the_broken_variant() {
+fn spin_model_holds_and_catches_the_broken_variants() {
     let required = std::env::var("QSAFE_REQUIRE_SPIN").is_ok_and(|v| v == "1");
     if !have("spin") || !(have("cc") || have("gcc")) {
         assert!(!required, "QSAFE_REQUIRE_SPIN=1 but spin or cc is missing (apt-get install spin gcc)");
@@ -25,4 +25,5 @@ fn spin_model_holds_and_catches_the_broken_variant() {
     assert!(stdout.contains("ok   safety"));
     assert!(stdout.contains("ok   liveness"));
     assert!(stdout.contains("ok   broken-early-delete"));
+    assert!(stdout.contains("ok   no-bootstrap-repair"));
 }
