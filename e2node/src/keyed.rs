@@ -23,8 +23,9 @@
 //! * **Data plane**: the [`DataPlaneOp`]s are executed in order on a [`DataPlane`] (the
 //!   `qsafe-xfrm-broker` through [`qsafe_xfrm::BrokerClient`], or [`MemoryDataPlane`]); the
 //!   link is (association's local address, RIC address, reqid `0x1000 + i`). Every tick the
-//!   kernel counters of the current inbound SA feed [`NodeLink::on_sa_usage`] (the evidence that
-//!   the RIC switched); with the memory data plane (no real traffic) that evidence is assumed at
+//!   kernel counters of every installed inbound SA feed [`NodeLink::on_sa_usage`] (the evidence
+//!   that the RIC switched; older SAs too, since the RIC's first packet under an epoch may come
+//!   after the node applied the next one); with the memory data plane (no real traffic) that evidence is assumed at
 //!   the first tick after the ack (`assume_ric_switched`).
 //! * **KPM gate**: [`NodeKeyPlane::protected`] is a watch of
 //!   [`NodeLink::may_send_application_traffic`]; the KPM emitters wait on it (indications are
@@ -571,6 +572,12 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
                     }
                 } else {
                     self.link.on_sa_usage(epoch, counters.inbound_packets, now);
+                    // Older SAs too: a packet under any of them is evidence that the RIC
+                    // switched to it (its first packets may come after the node moved on to a
+                    // newer epoch, which the current SA's counters would never show).
+                    for (e, packets) in self.older_inbound_packets(epoch).await {
+                        self.link.on_sa_usage(e, packets, now);
+                    }
                 }
             }
             self.link.handle_timeout(now);
@@ -626,6 +633,20 @@ impl<D: DataPlane + 'static> NodeKeyPlane<D> {
             let n = kme.status(&master).await.ok().map(|s| u32::try_from(s.stored_key_count).unwrap_or(u32::MAX));
             let _ = tx.send(KeyedMsg::Stock(n));
         });
+    }
+
+    /// Inbound packet counts of the installed SAs older than `current`.
+    async fn older_inbound_packets(&self, current: u32) -> Vec<(u32, u64)> {
+        let Some(link) = self.xlink else { return Vec::new() };
+        let mut out = Vec::new();
+        for (&epoch, &(spi_in, _)) in self.sas.iter().filter(|(e, _)| **e != current) {
+            if let Some(spi) = spi_in
+                && let Ok(k) = self.dp.sa_counters(link, Direction::Inbound, spi).await
+            {
+                out.push((epoch, k.packets));
+            }
+        }
+        out
     }
 
     async fn read_counters(&self) -> SaCounters {

@@ -6,16 +6,21 @@
 # (docs/rekey-protocol.md, "A late or lost bootstrap outcome"). Two xApps in
 # netns b (KME A), one keyed gNB each in netns a (KME B), both nodes with the
 # fault injection --fault-slow-bootstrap-ms (their first dec_keys is held):
-#   late      9 s: the xApp gave the epoch up at 8 s (2 s timeout, 3
-#             retransmissions), but a RIC Control procedure of a
-#             retransmission is still open (5 s), so the signed outcome
-#             reaches the key plane: it must adopt it ("late outcome of an
-#             abandoned REKEY: switching to it");
+#   late      9 s after the REKEY reached the node: around the xApp's give-up
+#             (8 s: 2 s timeout, 3 retransmissions) and before its last RIC
+#             Control procedure closes (11 s). Where the outcome lands depends
+#             on the E2 path's delay (seconds in a loaded UML guest), so this
+#             node may take either repair: the key plane adopts the late
+#             outcome ("late outcome of an abandoned REKEY: switching to it";
+#             xapp/tests/keyed_slow_node.rs proves that path
+#             deterministically in memory), or the node falls back;
 #   fallback  13 s: every procedure has expired, the outcome is lost; the
 #             RIC never switches, and the node must return to bootstrap after
-#             --bootstrap-confirm-ms 3000 ("back to bootstrap"), after which
+#             --bootstrap-confirm-ms 4000 ("back to bootstrap"), after which
 #             the RIC's next REKEY gets through.
-# Both links must end protected on hybrid keys with KPM indications flowing in
+# Both links must end protected on hybrid keys and STAY protected (each node
+# falls back at most once: a fallback after the RIC switched would cut the
+# link from the other side), the nodes end with SAs, KPM indications flow in
 # order (the node holds KPM until protected), and a capture on va then sees
 # ESP and no cleartext SCTP. The xApps' /status is polled with deadlines.
 # needs: bin qsafe-xapp qsafe-xapp
@@ -62,14 +67,15 @@ EOF
         ip netns exec a env RUST_LOG=info "$QSAFE_BIN/qsafe-e2node" --ric "$B4:$port" --nodes 1 --keyed \
             --sae-id-prefix "$name-" --pki-dir "$PKI" --kme "https://$B4:8444" --xfrm-broker /run/qsafe-xfrm-a.sock \
             --grace-ms 300 --rate 100 --connect-timeout 30 \
-            --fault-slow-bootstrap-ms "$delay" --bootstrap-confirm-ms 3000 \
+            --fault-slow-bootstrap-ms "$delay" --bootstrap-confirm-ms 4000 \
             > "$CASE_DIR/e2node-$name.out" 2> "$CASE_DIR/e2node-$name.log" &
         NODE_PIDS="$NODE_PIDS $!"
         PIDS="$PIDS $!"
         URLS="$URLS $name=http://$B4:$http"
     done
 
-    # ---- both links end protected on hybrid keys (deadline 90 s), then carry KPM
+    # ---- both links end protected on hybrid keys (deadline 90 s) and stay so for
+    #      10 s (longer than --bootstrap-confirm-ms: a wrong fallback would show)
     # shellcheck disable=SC2086
     ip netns exec b python3 - $URLS <<'PY' || fail "links not protected (see xapp-*.log, e2node-*.log)"
 import json, sys, time, urllib.request
@@ -90,17 +96,26 @@ while len(done) < len(urls) and time.monotonic() < deadline:
             done[name] = (round(time.monotonic() - t0, 1), ok[0]["epoch"])
             print(f"[case] {name}: protected/hybrid at epoch {ok[0]['epoch']} after {done[name][0]} s")
     time.sleep(0.2)
-sys.exit(0 if len(done) == len(urls) else 1)
+if len(done) < len(urls):
+    sys.exit(1)
+hold = time.monotonic() + 10
+while time.monotonic() < hold:
+    for name, url in urls.items():
+        s = json.load(urllib.request.urlopen(f"{url}/status", timeout=5))
+        if [l for l in s["links"] if l["state"] != "protected"]:
+            print(f"[case] {name}: left protected: {s['links']}")
+            sys.exit(1)
+    time.sleep(0.2)
+print("[case] both links stayed protected for 10 s")
 PY
-    grep -q "late outcome of an abandoned REKEY: switching to it" "$CASE_DIR/xapp-late.log" \
-        || fail "late: the xApp did not adopt the late bootstrap outcome"
-    echo "[case] late: $(grep -c 'late outcome of an abandoned REKEY: switching' "$CASE_DIR/xapp-late.log") late outcome(s) adopted by the xApp"
-    grep -q "back to bootstrap" "$CASE_DIR/e2node-fallback.log" \
-        || fail "fallback: the node did not return to bootstrap"
-    echo "[case] fallback: the node returned to bootstrap $(grep -c 'back to bootstrap' "$CASE_DIR/e2node-fallback.log") time(s)"
-    if grep -q "back to bootstrap" "$CASE_DIR/e2node-late.log"; then
-        fail "late: the node fell back although the xApp adopted its outcome"
-    fi
+    adopted=$(grep -c "late outcome of an abandoned REKEY: switching to it" "$CASE_DIR/xapp-late.log" || true)
+    late_fb=$(grep -c "rekey::node.*back to bootstrap" "$CASE_DIR/e2node-late.log" || true)
+    fb=$(grep -c "rekey::node.*back to bootstrap" "$CASE_DIR/e2node-fallback.log" || true)
+    echo "[case] late: late outcomes adopted by the xApp: $adopted, node fallbacks: $late_fb"
+    echo "[case] fallback: node fallbacks: $fb"
+    [ $((adopted + late_fb)) -ge 1 ] || fail "late: neither repair ran (was the fault injected?)"
+    [ "$late_fb" -le 1 ] || fail "late: the node fell back more than once"
+    [ "$fb" = 1 ] || fail "fallback: expected exactly one return to bootstrap, got $fb"
 
     # ---- now ESP only on the wire
     ip netns exec a python3 "$QSAFE_REPO/tests/kernel/lib/capture.py" va "$CASE_DIR/capture.json" \
@@ -111,6 +126,11 @@ PY
 
     for p in $NODE_PIDS; do kill -TERM "$p"; done
     for p in $NODE_PIDS; do wait "$p" || fail "a qsafe-e2node exited with $? (see e2node-*.log)"; done
+    for g in late fallback; do
+        line=$(cat "$CASE_DIR/e2node-$g.out")
+        echo "[case] $g node: $line"
+        echo "$line" | grep -q "keyed_epoch_per_node=\[0\]" && fail "$g: the node ended without SAs (back in bootstrap)"
+    done
     for p in $XAPPS; do kill -TERM "$p"; done
     for p in $XAPPS; do wait "$p" || fail "a qsafe-xapp exited with $? (see xapp-*.log)"; done
     for g in late fallback; do
