@@ -286,7 +286,7 @@ impl KeyPlane {
         let name = node.to_string();
         let s = &self.inner.settings;
         let def = RanFunctionDefinition::decode(&definition).map_err(|e| e.to_string())?;
-        let policy_mode = lock(&self.inner.monitor).policy().mode;
+        let policy_mode = lock(&self.inner.monitor).policy_for(&name).mode;
         let mut cfg = RicLinkConfig::new(s.ric_sae_id.clone(), def.node_sae_id.clone());
         cfg.mode = mode_to_e2sm(policy_mode);
         cfg.grace = s.grace;
@@ -585,7 +585,7 @@ impl LinkDriver {
             Enforcement::Rekey { mode } | Enforcement::Degrade { mode } | Enforcement::Recover { mode }
                 if link.state() != sm::LinkState::Isolated =>
             {
-                self.policy_mode = lock(&self.kp.inner.monitor).policy().mode;
+                self.policy_mode = lock(&self.kp.inner.monitor).policy_for(&self.name).mode;
                 self.rekey(link, mode, now);
             }
             Enforcement::Isolate => {
