@@ -1442,11 +1442,7 @@ impl KeyFreshness {
             generated_at: now,
             policy: self.policies.base().clone(),
             a1_policies: self.policies.a1_policies().map(|(id, _)| id.to_string()).collect(),
-            links: self
-                .links
-                .iter()
-                .map(|(node, l)| LinkStatus::new(self.policies.for_node(node), l, now))
-                .collect(),
+            links: self.links.iter().map(|(node, l)| LinkStatus::new(self.policies.for_node(node), l, now)).collect(),
             alarms: self.alarms.active().cloned().collect(),
         }
     }

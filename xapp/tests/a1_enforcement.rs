@@ -28,7 +28,13 @@ fn keyed(m: &mut KeyFreshness, node: &str, now: SystemTime) {
     l.on_setup(true, now);
     l.on_rekey_started(now);
     l.on_rekey_succeeded(
-        RekeyDone { epoch: 1, key_id: None, key_source: KeySource::Pqc, mode: Mode::AtLeastPqc, latency: Duration::ZERO },
+        RekeyDone {
+            epoch: 1,
+            key_id: None,
+            key_source: KeySource::Pqc,
+            mode: Mode::AtLeastPqc,
+            latency: Duration::ZERO,
+        },
         Mode::AtLeastPqc,
         true,
         now,
@@ -79,8 +85,7 @@ fn enforcement_status_per_node() {
     keyed(&mut m, A, now);
     m.link_mut(B).on_setup(true, now); // connected, not keyed yet
     let unknown = "gNB/001-01/0x1fff:28";
-    m.upsert_a1_policy("p", policy(Scope::Nodes(vec![A.into(), B.into(), unknown.into()]), 30, Mode::Either))
-        .unwrap();
+    m.upsert_a1_policy("p", policy(Scope::Nodes(vec![A.into(), B.into(), unknown.into()]), 30, Mode::Either)).unwrap();
     let e = m.a1_enforcement("p").unwrap();
     assert_eq!(e.enforce_status, "NOT_ENFORCED");
     let reason = e.enforce_reason.clone().unwrap();
