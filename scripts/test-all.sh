@@ -59,6 +59,10 @@ need_apt cmake libclang-dev curl
 # veth in the kernel tier (ESP on the wire, no cleartext SCTP).
 need_apt spin gcc tcpdump
 export QSAFE_REQUIRE_SPIN=1
+# nats-server (JetStream): the events and durable-state tests start their own
+# servers on free ports (the package's systemd unit is not used).
+need_apt nats-server
+export QSAFE_REQUIRE_NATS=1
 if [ -n "${CI:-}" ]; then export QSAFE_REQUIRE_SHARED=1; fi
 if [ -d "$ROOT/../shared/testvectors" ]; then
   echo "test vectors: $ROOT/../shared/testvectors"

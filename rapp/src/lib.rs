@@ -7,5 +7,15 @@
 //! crash. It publishes the `qsafe-pqc-trust` A1 policy the xApp uses to
 //! authenticate E2 nodes' ML-KEM keys.
 //!
-//! The crate is reserved in the workspace layout; its PKI, scanner and
-//! rollout engine arrive with their issues (see the README's crate map).
+//! What is here today (issue 7, coordination with the xApp):
+//!
+//! * A1 policies through [`qsafe_a1::client`]: directly over A1-P v2 (a
+//!   standalone xApp or any near-RT RIC) or through an A1PMS v2, chosen by
+//!   configuration (`qsafe-rapp a1 …`).
+//! * [`e2view`]: the per-node view of E2 security kept from the xApp's NATS
+//!   JetStream events by a durable consumer, saved in the durable state
+//!   (`qsafe-rapp e2-view …`).
+//!
+//! The PKI, scanner and rollout engine arrive with their issues.
+
+pub mod e2view;

@@ -60,6 +60,11 @@ Config file (TOML; every key optional; flags and QSAFE_XAPP_* override it):
   prefetch-keys = 64            # QKD keys held ready per node (refill below a quarter)
   kme-status-ms = 5000          # KME status poll (stock, time-to-empty)
   sa-max-bytes = 0              # kernel hard byte limit per SA, above maxBytesPerKey; 0: none
+  [a1]
+  store = \"a1-policies.redb\"    # A1-P v2 at /A1-P/v2 on http-listen; policies kept here
+  state-nats-url = \"nats://127.0.0.1:4222\"  # or in JetStream KV (replicas share them)
+  [events]
+  nats-url = \"nats://127.0.0.1:4222\"  # E2 security events on JetStream (qsafe.events.e2.<node>)
   [freshness]                   # the key-freshness policy (docs/key-freshness.md)
   mode = \"qkd-and-pqc\"          # or at-least-qkd, at-least-pqc, either
   rekeyPeriodSeconds = 60
@@ -149,6 +154,18 @@ pub struct Cli {
     /// maxBytesPerKey rekey; 0 = none [default: 0].
     #[arg(long, env = "QSAFE_XAPP_SA_MAX_BYTES", value_name = "BYTES")]
     pub sa_max_bytes: Option<u64>,
+    /// A1: serve the A1-P v2 termination at /A1-P/v2 on the HTTP endpoint, with policies
+    /// persisted in this redb file (created if missing) [default: off].
+    #[arg(long, env = "QSAFE_XAPP_A1_STORE", value_name = "FILE")]
+    pub a1_store: Option<PathBuf>,
+    /// A1: keep the policies in a JetStream KV bucket (qsafe_xapp_a1) on this NATS server
+    /// instead of the redb file (replicas share them) [default: the file].
+    #[arg(long, env = "QSAFE_XAPP_A1_STATE_NATS_URL", value_name = "URL")]
+    pub a1_state_nats_url: Option<String>,
+    /// NATS server for E2 security events on JetStream (qsafe.events.e2.<node>; link state,
+    /// violations, rekey results, alarms), e.g. nats://127.0.0.1:4222 [default: none, no events].
+    #[arg(long, env = "QSAFE_XAPP_NATS_URL", value_name = "URL")]
+    pub nats_url: Option<String>,
     /// Stop after this many seconds [default: run until Ctrl-C or SIGTERM].
     #[arg(long, env = "QSAFE_XAPP_DURATION", value_name = "SECS")]
     pub duration: Option<f64>,
@@ -166,6 +183,23 @@ struct FileConfig {
     keyplane: FileKeyPlane,
     /// The key-freshness policy (the struct A1 fills later), as a table.
     freshness: Option<toml::Value>,
+    #[serde(default)]
+    events: FileEvents,
+    #[serde(default)]
+    a1: FileA1,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileA1 {
+    store: Option<PathBuf>,
+    state_nats_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileEvents {
+    nats_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -267,6 +301,10 @@ pub struct Settings {
     pub http_listen: Option<SocketAddr>,
     /// Stop after.
     pub duration: Option<Duration>,
+    /// NATS server for E2 security events (None: no events).
+    pub nats_url: Option<String>,
+    /// The A1-P v2 termination (None: off).
+    pub a1: Option<crate::a1::A1Settings>,
 }
 
 /// Splits and checks `MCC-MNC`.
@@ -416,9 +454,33 @@ impl Settings {
             .http_listen
             .or(k.http_listen)
             .or_else(|| keyplane.as_ref().map(|_| SocketAddr::from(([127, 0, 0, 1], 9464))));
+        let nats_url = cli.nats_url.or(file.events.nats_url).filter(|u| !u.trim().is_empty());
+        if let Some(u) = &nats_url {
+            let ok = ["nats://", "tls://", "ws://", "wss://"].iter().any(|p| u.starts_with(p)) && u.len() <= 2048;
+            if !ok {
+                return Err(invalid(
+                    "--nats-url",
+                    format!("{u:?}: expected nats://HOST:PORT (or tls://, ws://, wss://)"),
+                ));
+            }
+            if keyplane.is_none() {
+                return Err(invalid("--nats-url", "E2 security events come from the key plane: set --pki-dir too"));
+            }
+        }
+        let a1_nats = cli.a1_state_nats_url.or(file.a1.state_nats_url).filter(|u| !u.trim().is_empty());
+        let a1_store = cli.a1_store.or(file.a1.store);
+        if a1_nats.is_some() && a1_store.is_none() {
+            return Err(invalid("--a1-state-nats-url", "turn the A1 termination on with --a1-store too"));
+        }
+        let a1 = a1_store.map(|store| crate::a1::A1Settings { store, state_nats_url: a1_nats });
+        if a1.is_some() && keyplane.is_none() {
+            return Err(invalid("--a1-store", "A1 policies act on the key plane: set --pki-dir too"));
+        }
         Ok(Self {
             keyplane,
             http_listen,
+            nats_url,
+            a1,
             e2: E2Settings {
                 listen,
                 mcc,

@@ -32,7 +32,7 @@ use qsafe_asn1::e2sm_qkd as qkd;
 use qsafe_hybrid::{KeyId, KeySource, Mode};
 use serde::{Serialize, Serializer};
 
-use crate::policy::{FreshnessPolicy, OnViolation, Recovery, secs};
+use crate::policy::{FreshnessPolicy, OnViolation, PolicySet, Recovery, secs};
 
 /// A rekey is due when the bytes (or packets) under the current SA pair
 /// reach this fraction of the policy's maximum; going over the maximum is a
@@ -1274,7 +1274,7 @@ impl Tick {
 /// The monitor of every link: observations, KME stock, the policy, alarms.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyFreshness {
-    policy: FreshnessPolicy,
+    policies: PolicySet,
     links: BTreeMap<String, Link>,
     alarms: AlarmBook,
 }
@@ -1282,19 +1282,87 @@ pub struct KeyFreshness {
 impl KeyFreshness {
     /// With this policy (validated by the caller).
     pub fn new(policy: FreshnessPolicy) -> Self {
-        Self { policy, links: BTreeMap::new(), alarms: AlarmBook::default() }
+        Self { policies: PolicySet::new(policy), links: BTreeMap::new(), alarms: AlarmBook::default() }
     }
 
-    /// The policy.
+    /// The base (configured) policy: what governs a node no A1 policy names.
     pub fn policy(&self) -> &FreshnessPolicy {
-        &self.policy
+        self.policies.base()
     }
 
-    /// Replaces the policy (A1 later); it applies from the next tick.
+    /// The policy governing `node` (an A1 policy naming it, else the base).
+    pub fn policy_for(&self, node: &str) -> &FreshnessPolicy {
+        self.policies.for_node(node).0
+    }
+
+    /// Every policy in force.
+    pub fn policies(&self) -> &PolicySet {
+        &self.policies
+    }
+
+    /// Replaces the base policy; it applies from the next tick.
     pub fn set_policy(&mut self, policy: FreshnessPolicy) -> Result<(), crate::policy::PolicyError> {
-        policy.validate()?;
-        self.policy = policy;
-        Ok(())
+        self.policies.set_base(policy)
+    }
+
+    /// Creates or replaces the A1 policy `id`; it applies from the next tick.
+    /// Refused (nothing changes) when invalid.
+    pub fn upsert_a1_policy(&mut self, id: &str, policy: FreshnessPolicy) -> Result<(), crate::policy::PolicyError> {
+        self.policies.upsert(id, policy)
+    }
+
+    /// Deletes the A1 policy `id` (its nodes fall back to the next policy); whether it existed.
+    pub fn remove_a1_policy(&mut self, id: &str) -> bool {
+        self.policies.remove(id)
+    }
+
+    /// What is really enforced for the A1 policy `id` (`None`: no such policy). Per node in
+    /// scope: known (its E2 link is up or was seen), governed by this policy (no later policy
+    /// names it), and keyed under it (not unprotected: protected, degraded or isolated as the
+    /// policy's action demands). `ENFORCED` when every node in scope is; for scope `all`, every
+    /// known node it governs (vacuously with none, with a reason saying so).
+    pub fn a1_enforcement(&self, id: &str) -> Option<A1Enforcement> {
+        let policy = self.policies.get(id)?;
+        let names: Vec<String> = match &policy.scope {
+            crate::policy::Scope::All => self.links.keys().cloned().collect(),
+            crate::policy::Scope::Nodes(n) => n.clone(),
+        };
+        let mut nodes = Vec::new();
+        for node in names {
+            let governing = self.policies.for_node(&node).1;
+            let link = self.links.get(&node);
+            let (enforced, reason) = match link {
+                None => (false, Some("unknown-node".to_string())),
+                Some(_) if governing != Some(id) => {
+                    (false, Some(format!("superseded-by:{}", governing.unwrap_or("base"))))
+                }
+                Some(l) if l.obs.state == LinkState::Unprotected => (false, Some("not-keyed".to_string())),
+                Some(_) => (true, None),
+            };
+            if matches!(policy.scope, crate::policy::Scope::All) && governing != Some(id) {
+                continue; // a narrower, later policy governs it: not this one's business
+            }
+            nodes.push(A1NodeEnforcement {
+                node,
+                enforced,
+                reason,
+                state: link.map(|l| l.obs.state),
+                key_source: link.and_then(|l| l.obs.key_source),
+                epoch: link.map_or(0, |l| l.obs.epoch),
+            });
+        }
+        let not: Vec<&A1NodeEnforcement> = nodes.iter().filter(|n| !n.enforced).collect();
+        let (enforce_status, enforce_reason) = if nodes.is_empty() {
+            ("ENFORCED", Some("no E2 node in scope is connected yet".to_string()))
+        } else if not.is_empty() {
+            ("ENFORCED", None)
+        } else {
+            let mut why: Vec<String> =
+                not.iter().map(|n| format!("{}: {}", n.node, n.reason.as_deref().unwrap_or("?"))).collect();
+            why.sort();
+            ("NOT_ENFORCED", Some(why.join("; ")))
+        };
+        Some(A1Enforcement { enforce_status, enforce_reason, nodes })
     }
 
     /// The link of `node`, created when new.
@@ -1347,7 +1415,7 @@ impl KeyFreshness {
     pub fn tick(&mut self, now: SystemTime) -> Tick {
         let mut tick = Tick::default();
         for (node, link) in &mut self.links {
-            link.verdict = evaluate(&self.policy, &link.obs, &link.stock, now);
+            link.verdict = evaluate(self.policies.for_node(node).0, &link.obs, &link.stock, now);
             let conditions =
                 if link.verdict.in_scope { alarm_conditions(&link.obs, &link.verdict) } else { Vec::new() };
             let events = self.alarms.sync(node, &conditions, now);
@@ -1365,15 +1433,16 @@ impl KeyFreshness {
 
     /// The status view of one link (with its last verdict).
     pub fn link_status(&self, node: &str, now: SystemTime) -> Option<LinkStatus> {
-        self.links.get(node).map(|l| LinkStatus::new(&self.policy, l, now))
+        self.links.get(node).map(|l| LinkStatus::new(self.policies.for_node(node), l, now))
     }
 
     /// The whole status view.
     pub fn status(&self, now: SystemTime) -> StatusReport {
         StatusReport {
             generated_at: now,
-            policy: self.policy.clone(),
-            links: self.links.values().map(|l| LinkStatus::new(&self.policy, l, now)).collect(),
+            policy: self.policies.base().clone(),
+            a1_policies: self.policies.a1_policies().map(|(id, _)| id.to_string()).collect(),
+            links: self.links.iter().map(|(node, l)| LinkStatus::new(self.policies.for_node(node), l, now)).collect(),
             alarms: self.alarms.active().cloned().collect(),
         }
     }
@@ -1444,6 +1513,9 @@ pub struct LinkStatus {
     pub node: String,
     /// Whether the policy applies to it.
     pub in_scope: bool,
+    /// The A1 policy governing it (absent: the configured policy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy_id: Option<String>,
     /// Whether its association is up.
     pub connected: bool,
     /// Security state.
@@ -1493,7 +1565,7 @@ pub struct LinkStatus {
 }
 
 impl LinkStatus {
-    fn new(policy: &FreshnessPolicy, l: &Link, now: SystemTime) -> Self {
+    fn new((policy, policy_id): (&FreshnessPolicy, Option<&str>), l: &Link, now: SystemTime) -> Self {
         let o = &l.obs;
         let s = &l.stock;
         let c = o.sa_counters();
@@ -1504,6 +1576,7 @@ impl LinkStatus {
         Self {
             node: o.node.clone(),
             in_scope: policy.scope.contains(&o.node),
+            policy_id: policy_id.map(str::to_string),
             connected: o.connected,
             state: o.state,
             state_since: o.state_since.map(unix_secs),
@@ -1543,6 +1616,40 @@ impl LinkStatus {
     }
 }
 
+/// What an A1 `qsafe-e2-key-freshness` policy really achieves: its A1 status
+/// object (`descriptors/a1/qsafe-e2-key-freshness.status-schema.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct A1Enforcement {
+    /// `ENFORCED` or `NOT_ENFORCED`.
+    pub enforce_status: &'static str,
+    /// Why not (or a note).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforce_reason: Option<String>,
+    /// Per node in scope.
+    pub nodes: Vec<A1NodeEnforcement>,
+}
+
+/// One node of an [`A1Enforcement`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct A1NodeEnforcement {
+    /// E2 node id.
+    pub node: String,
+    /// Keyed under this policy.
+    pub enforced: bool,
+    /// Why not: `unknown-node`, `superseded-by:<id>`, `not-keyed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Link state (absent for an unknown node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<LinkState>,
+    /// Key source of the SAs in use.
+    pub key_source: Option<KeySource>,
+    /// Epoch of the SAs in use.
+    pub epoch: u32,
+}
+
 /// The JSON status: policy, every link, active alarms.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -1550,8 +1657,10 @@ pub struct StatusReport {
     /// When (Unix s).
     #[serde(serialize_with = "unix")]
     pub generated_at: SystemTime,
-    /// The policy in force.
+    /// The base (configured) policy.
     pub policy: FreshnessPolicy,
+    /// The A1 policies in force (ids, oldest first; a later one takes precedence).
+    pub a1_policies: Vec<String>,
     /// Every link, by node.
     pub links: Vec<LinkStatus>,
     /// Active alarms.
@@ -1560,7 +1669,13 @@ pub struct StatusReport {
 
 impl Default for StatusReport {
     fn default() -> Self {
-        Self { generated_at: UNIX_EPOCH, policy: FreshnessPolicy::default(), links: Vec::new(), alarms: Vec::new() }
+        Self {
+            generated_at: UNIX_EPOCH,
+            policy: FreshnessPolicy::default(),
+            a1_policies: Vec::new(),
+            links: Vec::new(),
+            alarms: Vec::new(),
+        }
     }
 }
 

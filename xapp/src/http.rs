@@ -142,19 +142,24 @@ fn json<T: Serialize>(code: StatusCode, body: &T) -> Response {
     }
 }
 
-/// Serves [`router`] on `addr` until `stop` turns true (or its sender is
+/// Serves [`router`] (merged with `extra`, e.g. the A1-P v2 routes) on `addr` until `stop` turns true (or its sender is
 /// dropped). Returns the bound address (port 0 → the one chosen) and the
 /// server task.
 pub async fn serve(
     addr: SocketAddr,
     state: HttpState,
+    extra: Option<Router>,
     mut stop: watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, JoinHandle<std::io::Result<()>>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "serving /metrics and /status");
+    let app = match extra {
+        Some(extra) => router(state).merge(extra),
+        None => router(state),
+    };
     let task = tokio::spawn(async move {
-        axum::serve(listener, router(state))
+        axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 while !*stop.borrow_and_update() {
                     if stop.changed().await.is_err() {

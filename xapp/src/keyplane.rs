@@ -50,6 +50,7 @@ use qsafe_xfrm::{AnyDataPlane, DataPlane, DataPlaneError, Direction, Lifetime, L
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::events::E2Events;
 use crate::freshness::{self, Enforcement, KeyFreshness};
 use crate::http::StatusPublisher;
 use crate::metrics::RekeyResult;
@@ -117,10 +118,33 @@ struct Inner {
     /// Isolated nodes whose association was ended: barred from E2 Setup
     /// until the policy lets them recover (then admitted again by the ticker).
     barred: Mutex<HashMap<String, (RicHandle, E2NodeId)>>,
+    /// E2 security events (NATS JetStream), when configured.
+    events: Mutex<E2Events>,
+    /// PQC trust policies from A1 (`qsafe-pqc-trust`), oldest first.
+    trust: Mutex<Vec<TrustPolicy>>,
+}
+
+/// An A1 PQC trust policy as the key plane applies it: anchors added to the
+/// configured ones for the nodes in scope, and the ML-DSA levels accepted.
+#[derive(Debug, Clone)]
+pub struct TrustPolicy {
+    /// The A1 policy id.
+    pub id: String,
+    /// The nodes it applies to (`None`: all).
+    pub nodes: Option<Vec<String>>,
+    /// Its anchors (DER), each an ML-DSA certificate.
+    pub anchors: Vec<Vec<u8>>,
+    /// ML-DSA levels accepted in node chains.
+    pub accepted: Vec<qsafe_pqc::pki::SignatureAlgorithm>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The key plane's freshness monitor, locked.
+pub(crate) fn lock_monitor(kp: &KeyPlane) -> std::sync::MutexGuard<'_, KeyFreshness> {
+    lock(&kp.inner.monitor)
 }
 
 /// The combiner's mode in E2SM-QKD terms.
@@ -153,8 +177,71 @@ impl KeyPlane {
                 buffers: Mutex::new(HashMap::new()),
                 epochs: Mutex::new(HashMap::new()),
                 barred: Mutex::new(HashMap::new()),
+                events: Mutex::new(E2Events::default()),
+                trust: Mutex::new(Vec::new()),
             }),
         }
+    }
+
+    /// Publishes E2 security events from now on.
+    pub fn set_events(&self, events: E2Events) {
+        *lock(&self.inner.events) = events;
+    }
+
+    /// The event emitter.
+    pub fn events(&self) -> E2Events {
+        lock(&self.inner.events).clone()
+    }
+
+    /// Adds or replaces an A1 trust policy. Checked first (every anchor an ML-DSA
+    /// certificate): refused, nothing changes. It applies to E2 Setups from now on;
+    /// connected nodes keep the anchors their chain was verified under until they set up
+    /// again. Returns the trust anchors a node in scope is verified under.
+    pub fn set_trust_policy(&self, policy: TrustPolicy) -> Result<TrustAnchors, String> {
+        let mut all = lock(&self.inner.trust).clone();
+        all.retain(|p| p.id != policy.id);
+        let probe_node = policy.nodes.as_ref().and_then(|n| n.first().cloned());
+        all.push(policy);
+        let anchors = self.anchors_among(&all, probe_node.as_deref())?;
+        *lock(&self.inner.trust) = all;
+        Ok(anchors)
+    }
+
+    /// Deletes an A1 trust policy; whether it existed.
+    pub fn remove_trust_policy(&self, id: &str) -> bool {
+        let mut t = lock(&self.inner.trust);
+        let n = t.len();
+        t.retain(|p| p.id != id);
+        n != t.len()
+    }
+
+    /// The anchors `node`'s chain is verified under at its next E2 Setup.
+    pub fn trust_anchors_for(&self, node: &str) -> Result<Arc<TrustAnchors>, String> {
+        let all = lock(&self.inner.trust).clone();
+        if !all.iter().any(|p| p.nodes.as_ref().is_none_or(|n| n.iter().any(|x| x == node))) {
+            return Ok(self.inner.parts.anchors.clone());
+        }
+        self.anchors_among(&all, Some(node)).map(Arc::new)
+    }
+
+    /// Configured anchors + those of every trust policy covering `node` (every policy when
+    /// `None`); accepted levels of the latest such policy.
+    fn anchors_among(&self, all: &[TrustPolicy], node: Option<&str>) -> Result<TrustAnchors, String> {
+        let base = &self.inner.parts.anchors;
+        let mut ders: Vec<rustls_pki_types::CertificateDer<'static>> = base.certificates().to_vec();
+        let mut accepted = base.accepted.clone();
+        for p in all.iter().filter(|p| match (node, &p.nodes) {
+            (_, None) | (None, _) => true,
+            (Some(n), Some(list)) => list.iter().any(|x| x == n),
+        }) {
+            for d in &p.anchors {
+                if !ders.iter().any(|x| x.as_ref() == d.as_slice()) {
+                    ders.push(rustls_pki_types::CertificateDer::from(d.clone()));
+                }
+            }
+            accepted = p.accepted.clone();
+        }
+        TrustAnchors::from_der(ders).map(|a| a.with_accepted(accepted)).map_err(|e| e.to_string())
     }
 
     /// The shared monitor.
@@ -200,6 +287,9 @@ impl KeyPlane {
             (tick, monitor.status(now))
         };
         self.inner.publisher.metrics().record_alarms(&tick.alarms);
+        let states: Vec<(String, crate::freshness::LinkState)> =
+            status.links.iter().map(|l| (l.node.clone(), l.state)).collect();
+        self.events().on_tick(&tick, &states, now);
         let links = lock(&self.inner.links);
         for (node, action) in tick.actions() {
             if let Enforcement::Recover { .. } = action
@@ -286,13 +376,14 @@ impl KeyPlane {
         let name = node.to_string();
         let s = &self.inner.settings;
         let def = RanFunctionDefinition::decode(&definition).map_err(|e| e.to_string())?;
-        let policy_mode = lock(&self.inner.monitor).policy().mode;
+        let policy_mode = lock(&self.inner.monitor).policy_for(&name).mode;
         let mut cfg = RicLinkConfig::new(s.ric_sae_id.clone(), def.node_sae_id.clone());
         cfg.mode = mode_to_e2sm(policy_mode);
         cfg.grace = s.grace;
         cfg.rekey_timeout = s.rekey_timeout;
         cfg.max_retransmits = s.max_retransmits;
-        let mut link = RicLink::new(cfg, self.inner.parts.identity.clone(), self.inner.parts.anchors.clone());
+        let anchors = self.trust_anchors_for(&name)?;
+        let mut link = RicLink::new(cfg, self.inner.parts.identity.clone(), anchors);
         if let Some(epoch) = lock(&self.inner.epochs).get(&name) {
             link.raise_epoch_floor(*epoch);
         }
@@ -469,6 +560,11 @@ impl LinkDriver {
                         SystemTime::now(),
                     );
                     self.kp.inner.publisher.metrics().record_rekey(&self.name, RekeyResult::Success, Some(latency));
+                    self.kp.events().on_rekey(
+                        &self.name,
+                        epoch,
+                        Ok((freshness::key_source_from_e2sm(key_source), latency)),
+                    );
                 }
                 RicAction::RekeyFailed { epoch, cause, qkd_key_consumed } => {
                     tracing::warn!(node = %self.name, epoch, ?cause, qkd_key_consumed, "key plane: rekey failed");
@@ -476,6 +572,7 @@ impl LinkDriver {
                         .link_mut(&self.name)
                         .on_rekey_failed(format!("{cause:?}"), SystemTime::now());
                     self.kp.inner.publisher.metrics().record_rekey(&self.name, RekeyResult::Failure, None);
+                    self.kp.events().on_rekey(&self.name, epoch, Err(format!("{cause:?}")));
                 }
                 RicAction::ControlDone { command, epoch } => {
                     tracing::info!(node = %self.name, ?command, epoch, "key plane: control done");
@@ -585,7 +682,7 @@ impl LinkDriver {
             Enforcement::Rekey { mode } | Enforcement::Degrade { mode } | Enforcement::Recover { mode }
                 if link.state() != sm::LinkState::Isolated =>
             {
-                self.policy_mode = lock(&self.kp.inner.monitor).policy().mode;
+                self.policy_mode = lock(&self.kp.inner.monitor).policy_for(&self.name).mode;
                 self.rekey(link, mode, now);
             }
             Enforcement::Isolate => {

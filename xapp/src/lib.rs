@@ -19,8 +19,10 @@
 //! * [`config`]: settings from flags, `QSAFE_XAPP_*` environment variables
 //!   and a TOML file with one table per concern (`[e2]` today).
 
+pub mod a1;
 pub mod config;
 pub mod e2;
+pub mod events;
 pub mod freshness;
 pub mod http;
 pub mod keyplane;

@@ -35,15 +35,28 @@ fn main() -> ExitCode {
         let stop = stop.spawn(settings.duration);
         let mut e2 = E2Role::new(&settings.e2).map_err(|e| e.to_string())?;
         let local = e2.serve_sctp(settings.e2.listen).await.map_err(|e| e.to_string())?;
+        let mut events = qsafe_xapp::events::E2Events::default();
         let _http = match &settings.keyplane {
             Some(config) => {
-                let (keyplane, http) = startup::key_plane(config, settings.http_listen, local, stop.clone()).await?;
+                let (keyplane, http, _) =
+                    startup::key_plane_with_a1(config, settings.http_listen, settings.a1.as_ref(), local, stop.clone())
+                        .await?;
+                if let Some(url) = &settings.nats_url {
+                    keyplane.set_events(startup::events(url)?);
+                    tracing::info!(url = %url, "publishing E2 security events to NATS JetStream");
+                }
+                events = keyplane.events();
                 e2.set_key_plane(keyplane);
                 http
             }
             None => None,
         };
-        Ok::<_, String>(e2.run(stop).await)
+        let summary = e2.run(stop).await;
+        if let Some(p) = events.publisher() {
+            let flushed = p.flush(std::time::Duration::from_secs(5)).await;
+            tracing::info!(flushed, stats = ?p.stats(), "event publisher stopped");
+        }
+        Ok::<_, String>(summary)
     });
     match result {
         Ok(summary) => match serde_json::to_string(&summary) {

@@ -402,3 +402,70 @@ mod tests {
         assert!(err.why.contains("rekey-period"), "{err}");
     }
 }
+
+/// The policies in force: the configured one (the base, `[freshness]`) and
+/// the A1 policies of type `qsafe-e2-key-freshness`, by A1 policy id.
+///
+/// Which policy governs a link: the most recently created or updated A1
+/// policy whose scope names the node or is `all`; when none, the base. (A1
+/// does not order policies; "last writer wins" is what an operator expects
+/// when a narrower policy is put after a broad one, and it is deterministic.)
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PolicySet {
+    base: FreshnessPolicy,
+    /// Oldest first: later entries take precedence.
+    a1: Vec<(String, FreshnessPolicy)>,
+}
+
+impl PolicySet {
+    /// Only the base policy (validated by the caller).
+    pub fn new(base: FreshnessPolicy) -> Self {
+        Self { base, a1: Vec::new() }
+    }
+
+    /// The base (configured) policy.
+    pub fn base(&self) -> &FreshnessPolicy {
+        &self.base
+    }
+
+    /// Replaces the base policy.
+    pub fn set_base(&mut self, policy: FreshnessPolicy) -> Result<(), PolicyError> {
+        policy.validate()?;
+        self.base = policy;
+        Ok(())
+    }
+
+    /// Creates or replaces the A1 policy `id` (it then takes precedence over
+    /// every other one). Refused (nothing changes) when invalid.
+    pub fn upsert(&mut self, id: &str, policy: FreshnessPolicy) -> Result<(), PolicyError> {
+        policy.validate()?;
+        self.a1.retain(|(i, _)| i != id);
+        self.a1.push((id.to_string(), policy));
+        Ok(())
+    }
+
+    /// Deletes the A1 policy `id`; whether it existed.
+    pub fn remove(&mut self, id: &str) -> bool {
+        let n = self.a1.len();
+        self.a1.retain(|(i, _)| i != id);
+        n != self.a1.len()
+    }
+
+    /// The A1 policy `id`.
+    pub fn get(&self, id: &str) -> Option<&FreshnessPolicy> {
+        self.a1.iter().find(|(i, _)| i == id).map(|(_, p)| p)
+    }
+
+    /// The A1 policies, oldest first.
+    pub fn a1_policies(&self) -> impl Iterator<Item = (&str, &FreshnessPolicy)> {
+        self.a1.iter().map(|(i, p)| (i.as_str(), p))
+    }
+
+    /// The policy governing `node` and the A1 id it comes from (`None`: the base).
+    pub fn for_node(&self, node: &str) -> (&FreshnessPolicy, Option<&str>) {
+        match self.a1.iter().rev().find(|(_, p)| p.scope.contains(node)) {
+            Some((id, p)) => (p, Some(id.as_str())),
+            None => (&self.base, None),
+        }
+    }
+}

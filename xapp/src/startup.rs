@@ -32,6 +32,21 @@ pub async fn key_plane(
     e2_local: SocketAddr,
     stop: watch::Receiver<bool>,
 ) -> Result<(KeyPlane, Option<JoinHandle<std::io::Result<()>>>), String> {
+    key_plane_with_a1(config, http_listen, None, e2_local, stop).await.map(|(k, h, _)| (k, h))
+}
+
+/// The key plane, its HTTP endpoint task (when `http_listen` is set) and, with `a1`, the A1-P
+/// v2 termination served on that endpoint at `/A1-P/v2` (its address is returned too).
+pub async fn key_plane_with_a1(
+    config: &KeyPlaneConfig,
+    http_listen: Option<SocketAddr>,
+    a1: Option<&crate::a1::A1Settings>,
+    e2_local: SocketAddr,
+    stop: watch::Receiver<bool>,
+) -> Result<(KeyPlane, Option<JoinHandle<std::io::Result<()>>>, Option<SocketAddr>), String> {
+    if a1.is_some() && http_listen.is_none() {
+        return Err("the A1 termination is served on the HTTP endpoint: set --http-listen".into());
+    }
     let stem = qsafe_pqc::pki::sae_file_stem(&config.sae_id);
     let cert = config.pki_dir.join(format!("{stem}.pem"));
     let key = config.pki_dir.join(format!("{stem}.key"));
@@ -79,15 +94,6 @@ pub async fn key_plane(
     }
     let metrics = XappMetrics::new();
     let (publisher, state) = http::channel(metrics);
-    let http_task = match http_listen {
-        Some(addr) => {
-            let (bound, task) =
-                http::serve(addr, state, stop.clone()).await.map_err(|e| format!("HTTP {addr}: {e}"))?;
-            tracing::info!(addr = %bound, "serving /metrics and /status");
-            Some(task)
-        }
-        None => None,
-    };
     let monitor = Arc::new(Mutex::new(KeyFreshness::new(config.policy.clone())));
     let settings = KeyPlaneSettings {
         ric_sae_id: config.sae_id.clone(),
@@ -107,6 +113,40 @@ pub async fn key_plane(
     };
     let parts = KeyPlaneParts { identity: Arc::new(signer), anchors: Arc::new(anchors), data_plane, kme };
     let keyplane = KeyPlane::new(settings, parts, monitor, publisher);
+    let (extra, a1_task) = match a1 {
+        Some(a1) => {
+            let (handle, task) = crate::a1::start(a1, keyplane.clone(), stop.clone()).await?;
+            (Some(qsafe_a1::http::router(handle)), Some(task))
+        }
+        None => (None, None),
+    };
+    let (http_task, bound) = match http_listen {
+        Some(addr) => {
+            let (bound, task) =
+                http::serve(addr, state, extra, stop.clone()).await.map_err(|e| format!("HTTP {addr}: {e}"))?;
+            tracing::info!(addr = %bound, "serving /metrics and /status");
+            // The endpoint's task ends when the server and the A1 plane both ended (the A1
+            // policy store is closed then).
+            let task = tokio::spawn(async move {
+                let r = task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                if let Some(a) = a1_task {
+                    let _ = a.await;
+                }
+                r
+            });
+            (Some(task), Some(bound))
+        }
+        None => (None, None),
+    };
     keyplane.spawn_ticker(Duration::from_secs(1), stop);
-    Ok((keyplane, http_task))
+    Ok((keyplane, http_task, bound))
+}
+
+/// The E2 security event emitter publishing to the NATS server at `url`
+/// (JetStream stream `QSAFE_EVENTS`, created or updated; the publisher
+/// connects in the background and queues meanwhile).
+pub fn events(url: &str) -> Result<crate::events::E2Events, String> {
+    let publisher = qsafe_events::EventPublisher::start(qsafe_events::PublisherConfig::new(url))
+        .map_err(|e| format!("NATS event publisher {url}: {e}"))?;
+    Ok(crate::events::E2Events::new(std::sync::Arc::new(publisher)))
 }

@@ -172,7 +172,7 @@ async fn raw_get(addr: std::net::SocketAddr, path: &str) -> String {
 async fn real_listener() {
     let (_publisher, state) = published();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (addr, task) = http::serve("127.0.0.1:0".parse().expect("addr"), state, stop_rx).await.expect("serve");
+    let (addr, task) = http::serve("127.0.0.1:0".parse().expect("addr"), state, None, stop_rx).await.expect("serve");
     assert_ne!(addr.port(), 0);
     let health = raw_get(addr, "/healthz").await;
     assert!(health.starts_with("HTTP/1.1 200 OK\r\n") && health.ends_with("ok\n"), "{health}");

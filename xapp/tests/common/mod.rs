@@ -104,3 +104,91 @@ pub async fn start_xapp(settings: &qsafe_xapp::config::Settings) -> RunningXapp 
     let run = tokio::spawn(e2.run(stop));
     RunningXapp { handle, monitor, links, stop: stop_tx, run }
 }
+
+/// As [`start_xapp`], with E2 security events published to `settings.nats_url`.
+pub async fn start_xapp_with_events(settings: &qsafe_xapp::config::Settings) -> RunningXapp {
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let mut e2 = qsafe_xapp::e2::E2Role::new(&settings.e2).expect("e2 role");
+    let config = settings.keyplane.as_ref().expect("key plane");
+    let (keyplane, _) =
+        qsafe_xapp::startup::key_plane(config, None, "127.0.0.1:36421".parse().expect("addr"), stop.clone())
+            .await
+            .expect("key plane");
+    let url = settings.nats_url.as_deref().expect("--nats-url");
+    keyplane.set_events(qsafe_xapp::startup::events(url).expect("events"));
+    let monitor = keyplane.monitor();
+    e2.set_key_plane(keyplane);
+    let handle = e2.handle().clone();
+    let links = e2.links();
+    let run = tokio::spawn(e2.run(stop));
+    RunningXapp { handle, monitor, links, stop: stop_tx, run }
+}
+
+/// As [`start_xapp`], with the A1-P v2 termination (`settings.a1`) on an HTTP
+/// endpoint on a free loopback port; returns its apiRoot too.
+pub async fn start_xapp_a1(
+    settings: &qsafe_xapp::config::Settings,
+) -> (RunningXapp, String, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let mut e2 = qsafe_xapp::e2::E2Role::new(&settings.e2).expect("e2 role");
+    let (keyplane, http, bound) = qsafe_xapp::startup::key_plane_with_a1(
+        settings.keyplane.as_ref().expect("key plane"),
+        Some("127.0.0.1:0".parse().expect("addr")),
+        settings.a1.as_ref(),
+        "127.0.0.1:36421".parse().expect("addr"),
+        stop.clone(),
+    )
+    .await
+    .expect("key plane");
+    let monitor = keyplane.monitor();
+    e2.set_key_plane(keyplane);
+    let handle = e2.handle().clone();
+    let links = e2.links();
+    let run = tokio::spawn(e2.run(stop));
+    let api = format!("http://{}", bound.expect("bound"));
+    (RunningXapp { handle, monitor, links, stop: stop_tx, run }, api, http.expect("http task"))
+}
+
+/// A status notification received: (policy id, status object, when).
+pub type Notification = (String, serde_json::Value, std::time::Instant);
+
+/// An A1 notificationDestination on a free loopback port: every status POSTed
+/// to `<base>/<policy id>` is answered 204 and handed over on the channel.
+pub async fn notification_listener() -> (String, tokio::sync::mpsc::UnboundedReceiver<Notification>) {
+    use axum::extract::{Path, State};
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Notification>();
+    let app = axum::Router::new().route(
+        "/notify/{id}",
+        axum::routing::post(
+            |State(tx): State<tokio::sync::mpsc::UnboundedSender<Notification>>,
+             Path(id): Path<String>,
+             body: String| async move {
+                let v = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+                let _ = tx.send((id, v, std::time::Instant::now()));
+                axum::http::StatusCode::NO_CONTENT
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app.with_state(tx)).await });
+    (format!("http://{addr}/notify"), rx)
+}
+
+/// Waits (30 s deadline) for a notification of `id` whose enforceStatus is `want`.
+pub async fn wait_status(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Notification>,
+    id: &str,
+    want: &str,
+) -> (serde_json::Value, std::time::Instant) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Ok(Some((got, v, at))) = tokio::time::timeout(left, rx.recv()).await else {
+            panic!("no {want} notification for {id} in time");
+        };
+        if got == id && v["enforceStatus"] == want {
+            return (v, at);
+        }
+    }
+}
