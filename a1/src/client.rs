@@ -339,6 +339,36 @@ impl HttpCore {
         Ok(Self { transport: Transport::new(), base, timeout, retry })
     }
 
+    /// `GET path`: the JSON body on 200, `None` on 404, else the error.
+    async fn get_optional<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ClientError> {
+        let a = self.call(Method::GET, path, None).await?;
+        match a.raw.status {
+            200 => a.json().map(Some),
+            404 => Ok(None),
+            _ => Err(a.error()),
+        }
+    }
+
+    /// `DELETE path`: `true` on 200/204, `false` on 404, else the error.
+    async fn delete_found(&self, path: &str) -> Result<bool, ClientError> {
+        let a = self.call(Method::DELETE, path, None).await?;
+        match a.raw.status {
+            200 | 204 => Ok(true),
+            404 => Ok(false),
+            _ => Err(a.error()),
+        }
+    }
+
+    /// `PUT path` with a JSON body: 201 created, 200 updated, else the error.
+    async fn put_json(&self, path: &str, body: &Value) -> Result<PutOutcome, ClientError> {
+        let a = self.call(Method::PUT, path, Some(body)).await?;
+        match a.raw.status {
+            201 => Ok(PutOutcome::Created),
+            200 => Ok(PutOutcome::Updated),
+            _ => Err(a.error()),
+        }
+    }
+
     /// Sends `method path` with retries; returns the last answer (whatever
     /// its status) or the transport failure of the last try.
     async fn call(&self, method: Method, path: &str, json_body: Option<&Value>) -> Result<Answer, ClientError> {
@@ -466,23 +496,13 @@ impl A1pClient {
     /// `GET /policytypes/{id}`: the `PolicyTypeObject`, `None` on 404.
     pub async fn policy_type(&self, policy_type_id: &str) -> Result<Option<Value>, ClientError> {
         let path = format!("{API_PREFIX}/policytypes/{}", encode_segment(policy_type_id));
-        let a = self.http.call(Method::GET, &path, None).await?;
-        match a.raw.status {
-            200 => a.json().map(Some),
-            404 => Ok(None),
-            _ => Err(a.error()),
-        }
+        self.http.get_optional(&path).await
     }
 
     /// `GET /policytypes/{id}/policies`: `None` when the type is unknown.
     pub async fn policy_ids(&self, policy_type_id: &str) -> Result<Option<Vec<String>>, ClientError> {
         let path = format!("{API_PREFIX}/policytypes/{}/policies", encode_segment(policy_type_id));
-        let a = self.http.call(Method::GET, &path, None).await?;
-        match a.raw.status {
-            200 => a.json().map(Some),
-            404 => Ok(None),
-            _ => Err(a.error()),
-        }
+        self.http.get_optional(&path).await
     }
 
     /// `PUT /policytypes/{type}/policies/{id}[?notificationDestination=]`.
@@ -500,46 +520,26 @@ impl A1pClient {
             path.push_str("?notificationDestination=");
             path.extend(form_urlencoded::byte_serialize(d.as_bytes()));
         }
-        let a = self.http.call(Method::PUT, &path, Some(policy)).await?;
-        match a.raw.status {
-            201 => Ok(PutOutcome::Created),
-            200 => Ok(PutOutcome::Updated),
-            _ => Err(a.error()),
-        }
+        self.http.put_json(&path, policy).await
     }
 
     /// `GET` a policy; `None` on 404.
     pub async fn get_policy(&self, policy_type_id: &str, policy_id: &str) -> Result<Option<Value>, ClientError> {
         check_id("policy id", policy_id)?;
-        let a = self.http.call(Method::GET, &policy_path(policy_type_id, policy_id), None).await?;
-        match a.raw.status {
-            200 => a.json().map(Some),
-            404 => Ok(None),
-            _ => Err(a.error()),
-        }
+        self.http.get_optional(&policy_path(policy_type_id, policy_id)).await
     }
 
     /// `DELETE` a policy: `true` on 204, `false` on 404.
     pub async fn delete_policy(&self, policy_type_id: &str, policy_id: &str) -> Result<bool, ClientError> {
         check_id("policy id", policy_id)?;
-        let a = self.http.call(Method::DELETE, &policy_path(policy_type_id, policy_id), None).await?;
-        match a.raw.status {
-            204 | 200 => Ok(true),
-            404 => Ok(false),
-            _ => Err(a.error()),
-        }
+        self.http.delete_found(&policy_path(policy_type_id, policy_id)).await
     }
 
     /// `GET .../status`; `None` on 404.
     pub async fn policy_status(&self, policy_type_id: &str, policy_id: &str) -> Result<Option<Value>, ClientError> {
         check_id("policy id", policy_id)?;
         let path = format!("{}/status", policy_path(policy_type_id, policy_id));
-        let a = self.http.call(Method::GET, &path, None).await?;
-        match a.raw.status {
-            200 => a.json().map(Some),
-            404 => Ok(None),
-            _ => Err(a.error()),
-        }
+        self.http.get_optional(&path).await
     }
 }
 
@@ -698,12 +698,7 @@ impl PmsClient {
             callback_url: self.config.callback_url.clone(),
         };
         let body = serde_json::to_value(&info).unwrap_or(Value::Null);
-        let a = self.http.call(Method::PUT, &format!("{PMS_PREFIX}/services"), Some(&body)).await?;
-        match a.raw.status {
-            201 => Ok(PutOutcome::Created),
-            200 => Ok(PutOutcome::Updated),
-            _ => Err(a.error()),
-        }
+        self.http.put_json(&format!("{PMS_PREFIX}/services"), &body).await
     }
 
     /// `PUT /a1-policy/v2/services/{id}/keepalive` (404: not registered).
@@ -720,12 +715,7 @@ impl PmsClient {
     /// The PMS deletes the service's policies.
     pub async fn unregister_service(&self) -> Result<bool, ClientError> {
         let path = format!("{PMS_PREFIX}/services/{}", encode_segment(&self.config.service_id));
-        let a = self.http.call(Method::DELETE, &path, None).await?;
-        match a.raw.status {
-            204 | 200 => Ok(true),
-            404 => Ok(false),
-            _ => Err(a.error()),
-        }
+        self.http.delete_found(&path).await
     }
 
     /// Sends a keepalive every `period` until the task is dropped; when the
@@ -784,48 +774,28 @@ impl PmsClient {
         check_policy(self.config.registry.as_ref(), policy_type_id, policy)?;
         let info = self.policy_info(policy_type_id, policy_id, policy, notification_destination);
         let body = serde_json::to_value(&info).unwrap_or(Value::Null);
-        let a = self.http.call(Method::PUT, &format!("{PMS_PREFIX}/policies"), Some(&body)).await?;
-        match a.raw.status {
-            201 => Ok(PutOutcome::Created),
-            200 => Ok(PutOutcome::Updated),
-            _ => Err(a.error()),
-        }
+        self.http.put_json(&format!("{PMS_PREFIX}/policies"), &body).await
     }
 
     /// `GET /a1-policy/v2/policies/{id}`; `None` on 404.
     pub async fn get_policy_info(&self, policy_id: &str) -> Result<Option<PolicyInfo>, ClientError> {
         check_id("policy id", policy_id)?;
         let path = format!("{PMS_PREFIX}/policies/{}", encode_segment(policy_id));
-        let a = self.http.call(Method::GET, &path, None).await?;
-        match a.raw.status {
-            200 => a.json().map(Some),
-            404 => Ok(None),
-            _ => Err(a.error()),
-        }
+        self.http.get_optional(&path).await
     }
 
     /// `DELETE /a1-policy/v2/policies/{id}`: `true` on 200/204, `false` on 404.
     pub async fn delete_policy(&self, policy_id: &str) -> Result<bool, ClientError> {
         check_id("policy id", policy_id)?;
         let path = format!("{PMS_PREFIX}/policies/{}", encode_segment(policy_id));
-        let a = self.http.call(Method::DELETE, &path, None).await?;
-        match a.raw.status {
-            200 | 204 => Ok(true),
-            404 => Ok(false),
-            _ => Err(a.error()),
-        }
+        self.http.delete_found(&path).await
     }
 
     /// `GET /a1-policy/v2/policies/{id}/status`; `None` on 404.
     pub async fn policy_status_info(&self, policy_id: &str) -> Result<Option<PolicyStatusInfo>, ClientError> {
         check_id("policy id", policy_id)?;
         let path = format!("{PMS_PREFIX}/policies/{}/status", encode_segment(policy_id));
-        let a = self.http.call(Method::GET, &path, None).await?;
-        match a.raw.status {
-            200 => a.json().map(Some),
-            404 => Ok(None),
-            _ => Err(a.error()),
-        }
+        self.http.get_optional(&path).await
     }
 
     /// `GET /a1-policy/v2/policy-types?ric_id=`: the RIC's type ids.

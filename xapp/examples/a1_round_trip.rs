@@ -79,7 +79,8 @@ async fn main() {
     let store = dir.path().join("a1.redb").to_str().unwrap().to_string();
     let settings =
         common::xapp_settings(&pki_dir, &kme, &["--rekey-period", "60", "--mode", "either", "--a1-store", &store]);
-    let (xapp, api, _http) = common::start_xapp_a1(&settings).await;
+    let xapp = common::start_xapp(&settings).await;
+    let api = xapp.api.clone().expect("A1 apiRoot");
     let (node_stop, node_run) = common::spawn_keyed_nodes(
         xapp.handle.clone(),
         &pki_dir,

@@ -40,7 +40,8 @@ async fn policy_round_trip_enforced_status_and_restart() {
     let store_arg = store.to_str().unwrap().to_string();
     let settings =
         common::xapp_settings(&pki_dir, &kme, &["--rekey-period", "30", "--mode", "either", "--a1-store", &store_arg]);
-    let (xapp, api, http) = common::start_xapp_a1(&settings).await;
+    let mut xapp = common::start_xapp(&settings).await;
+    let api = xapp.api.clone().expect("A1 apiRoot");
     let (node_stop, node_run) = common::spawn_keyed_nodes(
         xapp.handle.clone(),
         &pki_dir,
@@ -155,8 +156,9 @@ async fn policy_round_trip_enforced_status_and_restart() {
     xapp.stop.send(true).unwrap();
     let _ = xapp.run.await.unwrap();
     // The endpoint and the A1 plane end with the xApp (the store closes).
-    let _ = http.await.unwrap();
-    let (xapp, api, http) = common::start_xapp_a1(&settings).await;
+    let _ = xapp.http.take().expect("http task").await.unwrap();
+    let mut xapp = common::start_xapp(&settings).await;
+    let api = xapp.api.clone().expect("A1 apiRoot");
     let deadline = Instant::now() + Duration::from_secs(10);
     while xapp.monitor.lock().unwrap().policies().a1_policies().count() < 21 {
         assert!(Instant::now() < deadline, "policies not reloaded");
@@ -173,7 +175,7 @@ async fn policy_round_trip_enforced_status_and_restart() {
     }
     xapp.stop.send(true).unwrap();
     let _ = xapp.run.await.unwrap();
-    let _ = http.await.unwrap();
+    let _ = xapp.http.take().expect("http task").await.unwrap();
 }
 
 /// A classical (ECDSA P-256) self-signed certificate, PEM.

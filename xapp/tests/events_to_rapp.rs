@@ -43,7 +43,7 @@ async fn xapp_events_reach_the_rapp_view_and_an_offline_rapp_catches_up() {
     let settings =
         common::xapp_settings(&pki_dir, &kme, &["--rekey-period", "1", "--mode", "qkd-and-pqc", "--nats-url", &url]);
     assert_eq!(settings.nats_url.as_deref(), Some(url.as_str()));
-    let xapp = common::start_xapp_with_events(&settings).await;
+    let xapp = common::start_xapp(&settings).await;
     let (node_stop, node_run) = common::spawn_keyed_nodes(
         xapp.handle.clone(),
         &pki_dir,

@@ -79,74 +79,46 @@ pub fn xapp_settings(pki_dir: &str, kme: &RunningKme, extra: &[&str]) -> qsafe_x
         .expect("xapp settings")
 }
 
-/// The xApp as `qsafe-xapp` builds it (E2 role + `startup::key_plane`, no
-/// HTTP endpoint), running; E2 is reached in memory through `handle`.
+/// The xApp as `qsafe-xapp` builds it (E2 role + `startup::key_plane_with_a1`),
+/// running; E2 is reached in memory through `handle`. With `settings.a1` the
+/// A1-P v2 termination is served on a free loopback port (`api`), and with
+/// `settings.nats_url` E2 security events are published there.
 pub struct RunningXapp {
     pub handle: qsafe_e2::driver::RicHandle,
     pub monitor: std::sync::Arc<std::sync::Mutex<qsafe_xapp::freshness::KeyFreshness>>,
     pub links: qsafe_xapp::e2::LinkTable,
     pub stop: tokio::sync::watch::Sender<bool>,
     pub run: tokio::task::JoinHandle<qsafe_xapp::e2::E2Summary>,
+    /// The A1-P v2 apiRoot (with `settings.a1`).
+    pub api: Option<String>,
+    /// The HTTP endpoint's task (with `settings.a1`); it ends after the xApp
+    /// stopped, once the A1 plane closed its policy store.
+    pub http: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 pub async fn start_xapp(settings: &qsafe_xapp::config::Settings) -> RunningXapp {
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let mut e2 = qsafe_xapp::e2::E2Role::new(&settings.e2).expect("e2 role");
-    let config = settings.keyplane.as_ref().expect("key plane");
-    let (keyplane, _) =
-        qsafe_xapp::startup::key_plane(config, None, "127.0.0.1:36421".parse().expect("addr"), stop.clone())
-            .await
-            .expect("key plane");
-    let monitor = keyplane.monitor();
-    e2.set_key_plane(keyplane);
-    let handle = e2.handle().clone();
-    let links = e2.links();
-    let run = tokio::spawn(e2.run(stop));
-    RunningXapp { handle, monitor, links, stop: stop_tx, run }
-}
-
-/// As [`start_xapp`], with E2 security events published to `settings.nats_url`.
-pub async fn start_xapp_with_events(settings: &qsafe_xapp::config::Settings) -> RunningXapp {
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let mut e2 = qsafe_xapp::e2::E2Role::new(&settings.e2).expect("e2 role");
-    let config = settings.keyplane.as_ref().expect("key plane");
-    let (keyplane, _) =
-        qsafe_xapp::startup::key_plane(config, None, "127.0.0.1:36421".parse().expect("addr"), stop.clone())
-            .await
-            .expect("key plane");
-    let url = settings.nats_url.as_deref().expect("--nats-url");
-    keyplane.set_events(qsafe_xapp::startup::events(url).expect("events"));
-    let monitor = keyplane.monitor();
-    e2.set_key_plane(keyplane);
-    let handle = e2.handle().clone();
-    let links = e2.links();
-    let run = tokio::spawn(e2.run(stop));
-    RunningXapp { handle, monitor, links, stop: stop_tx, run }
-}
-
-/// As [`start_xapp`], with the A1-P v2 termination (`settings.a1`) on an HTTP
-/// endpoint on a free loopback port; returns its apiRoot too.
-pub async fn start_xapp_a1(
-    settings: &qsafe_xapp::config::Settings,
-) -> (RunningXapp, String, tokio::task::JoinHandle<std::io::Result<()>>) {
-    let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let mut e2 = qsafe_xapp::e2::E2Role::new(&settings.e2).expect("e2 role");
+    let http_listen = settings.a1.as_ref().map(|_| "127.0.0.1:0".parse().expect("addr"));
     let (keyplane, http, bound) = qsafe_xapp::startup::key_plane_with_a1(
         settings.keyplane.as_ref().expect("key plane"),
-        Some("127.0.0.1:0".parse().expect("addr")),
+        http_listen,
         settings.a1.as_ref(),
         "127.0.0.1:36421".parse().expect("addr"),
         stop.clone(),
     )
     .await
     .expect("key plane");
+    if let Some(url) = settings.nats_url.as_deref() {
+        keyplane.set_events(qsafe_xapp::startup::events(url).expect("events"));
+    }
     let monitor = keyplane.monitor();
     e2.set_key_plane(keyplane);
     let handle = e2.handle().clone();
     let links = e2.links();
     let run = tokio::spawn(e2.run(stop));
-    let api = format!("http://{}", bound.expect("bound"));
-    (RunningXapp { handle, monitor, links, stop: stop_tx, run }, api, http.expect("http task"))
+    let api = bound.map(|b| format!("http://{b}"));
+    RunningXapp { handle, monitor, links, stop: stop_tx, run, api, http }
 }
 
 /// A status notification received: (policy id, status object, when).
