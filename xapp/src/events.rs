@@ -18,7 +18,7 @@ use std::time::SystemTime;
 use qsafe_events::{E2SecurityEvent, EventKind, EventPublisher};
 use qsafe_hybrid::KeySource;
 
-use crate::freshness::{AlarmEdge, AlarmEvent, LinkState, Severity, Tick, Violation};
+use crate::freshness::{AlarmEdge, AlarmEvent, LinkState, Severity, StatusReport, Tick, Violation};
 
 /// The xApp's event emitter (a no-op without a publisher).
 #[derive(Debug, Clone, Default)]
@@ -109,7 +109,7 @@ impl E2Events {
     }
 
     /// One monitor tick: alarm edges, state changes and new violations.
-    pub fn on_tick(&self, tick: &Tick, states: &[(String, LinkState)], now: SystemTime) {
+    pub fn on_tick(&self, tick: &Tick, status: &StatusReport, now: SystemTime) {
         if !self.enabled() {
             return;
         }
@@ -117,10 +117,10 @@ impl E2Events {
             self.on_alarm(a, now);
         }
         let mut last = lock(&self.last);
-        for (node, s) in states {
-            let before = last.states.insert(node.clone(), *s).unwrap_or(LinkState::Unprotected);
-            if before != *s {
-                self.stable(node, now, EventKind::LinkStateChanged { from: state(before), to: state(*s) });
+        for l in &status.links {
+            let before = last.states.insert(l.node.clone(), l.state).unwrap_or(LinkState::Unprotected);
+            if before != l.state {
+                self.stable(&l.node, now, EventKind::LinkStateChanged { from: state(before), to: state(l.state) });
             }
         }
         let mut current = HashSet::new();

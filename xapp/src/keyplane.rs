@@ -287,9 +287,7 @@ impl KeyPlane {
             (tick, monitor.status(now))
         };
         self.inner.publisher.metrics().record_alarms(&tick.alarms);
-        let states: Vec<(String, crate::freshness::LinkState)> =
-            status.links.iter().map(|l| (l.node.clone(), l.state)).collect();
-        self.events().on_tick(&tick, &states, now);
+        self.events().on_tick(&tick, &status, now);
         let links = lock(&self.inner.links);
         for (node, action) in tick.actions() {
             if let Enforcement::Recover { .. } = action

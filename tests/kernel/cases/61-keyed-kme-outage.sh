@@ -68,18 +68,7 @@ maxKeyAgeSeconds = 3
 recoveryHoldSeconds = 2
 isolateDeadlineSeconds = 30
 EOF
-        ip netns exec b env RUST_LOG=info "$QSAFE_BIN/qsafe-xapp" --config "$CASE_DIR/xapp-$name.toml" \
-            --e2-listen "$B4:$port" --pki-dir "$PKI" --kme "https://$B4:8443" \
-            --xfrm-broker /run/qsafe-xfrm-b.sock --http-listen "$B4:$http" --kpm-period-ms 1000 \
-            > "$CASE_DIR/xapp-$name.json" 2> "$CASE_DIR/xapp-$name.log" &
-        XAPPS="$XAPPS $!"
-        PIDS="$PIDS $!"
-        ip netns exec a env RUST_LOG=info "$QSAFE_BIN/qsafe-e2node" --ric "$B4:$port" --nodes "$nodes" --keyed \
-            --sae-id-prefix "$name-" --pki-dir "$PKI" --kme "https://$B4:8444" --xfrm-broker /run/qsafe-xfrm-a.sock \
-            --grace-ms 300 --rate 100 --connect-timeout 30 \
-            > "$CASE_DIR/e2node-$name.out" 2> "$CASE_DIR/e2node-$name.log" &
-        NODE_PIDS="$NODE_PIDS $!"
-        PIDS="$PIDS $!"
+        keyed_group "$name" "$port" "$http" "$nodes"
         SPECS="$SPECS $name:$mode:$action:$nodes:http://$B4:$http"
     done
     ISOLATE_PORT=$((36421 + 4))

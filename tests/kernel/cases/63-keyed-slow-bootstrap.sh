@@ -58,19 +58,7 @@ rekeyPeriodSeconds = 3
 maxKeyAgeSeconds = 60
 isolateDeadlineSeconds = 120
 EOF
-        ip netns exec b env RUST_LOG=info "$QSAFE_BIN/qsafe-xapp" --config "$CASE_DIR/xapp-$name.toml" \
-            --e2-listen "$B4:$port" --pki-dir "$PKI" --kme "https://$B4:8443" \
-            --xfrm-broker /run/qsafe-xfrm-b.sock --http-listen "$B4:$http" --kpm-period-ms 1000 \
-            > "$CASE_DIR/xapp-$name.json" 2> "$CASE_DIR/xapp-$name.log" &
-        XAPPS="$XAPPS $!"
-        PIDS="$PIDS $!"
-        ip netns exec a env RUST_LOG=info "$QSAFE_BIN/qsafe-e2node" --ric "$B4:$port" --nodes 1 --keyed \
-            --sae-id-prefix "$name-" --pki-dir "$PKI" --kme "https://$B4:8444" --xfrm-broker /run/qsafe-xfrm-a.sock \
-            --grace-ms 300 --rate 100 --connect-timeout 30 \
-            --fault-slow-bootstrap-ms "$delay" --bootstrap-confirm-ms 4000 \
-            > "$CASE_DIR/e2node-$name.out" 2> "$CASE_DIR/e2node-$name.log" &
-        NODE_PIDS="$NODE_PIDS $!"
-        PIDS="$PIDS $!"
+        keyed_group "$name" "$port" "$http" 1 --fault-slow-bootstrap-ms "$delay" --bootstrap-confirm-ms 4000
         URLS="$URLS $name=http://$B4:$http"
     done
 
