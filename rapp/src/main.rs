@@ -12,6 +12,9 @@ use qsafe_rapp::e2view::E2ViewKeeper;
 use qsafe_state::StateConfig;
 use serde_json::Value;
 
+mod ca_cli;
+mod scan_cli;
+
 const EXAMPLES: &str = "\
 Examples:
   # the policy types a standalone xApp (or any near-RT RIC) serves over A1-P v2
@@ -54,6 +57,10 @@ enum Command {
     },
     /// The per-node view of E2 security from the xApp's events (NATS JetStream).
     E2View(E2ViewArgs),
+    /// The PQC certificate authority: ML-DSA root and issuing CA, CSR signing, revocation, CRL.
+    Ca(ca_cli::CaArgs),
+    /// Quantum-readiness scan of TLS endpoints: table, JSON or CycloneDX 1.6 CBOM; diff two scans.
+    Scan(scan_cli::ScanArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -269,6 +276,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::A1 { op, target } => a1(op, target, json).await,
             Command::E2View(a) => e2_view(a, json).await,
+            Command::Ca(a) => ca_cli::run(a, json).await,
+            Command::Scan(a) => scan_cli::run(a, json).await,
         }
     });
     match result {

@@ -1,0 +1,1 @@
+//! The rApp's PQC certificate authority (issue 8). Skeleton.

@@ -1,0 +1,1 @@
+//! Quantum-readiness scanner (issue 8). Skeleton.
