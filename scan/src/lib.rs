@@ -1,1 +1,3 @@
-//! Quantum-readiness scanner (issue 8). Skeleton.
+//! Quantum-readiness scanner (issue 8).
+
+pub mod model;
