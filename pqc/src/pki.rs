@@ -36,7 +36,7 @@ use rcgen::{
     KeyUsagePurpose, SanType, SerialNumber,
 };
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -579,6 +579,92 @@ impl CertificateAuthority {
 
     /// Issues an end-entity certificate with a freshly generated key.
     pub fn issue(&self, profile: &LeafProfile) -> Result<CertifiedKey, PkiError> {
+        let params = self.leaf_params(profile)?;
+        let key = KeyPair::generate(profile.algorithm)?;
+        let cert = self.sign(&params, &key, "leaf", &profile.common_name)?;
+        Ok(CertifiedKey { chain: self.chain_below(cert), key: Arc::new(key) })
+    }
+
+    /// Issues an end-entity certificate for a public key this CA never holds the private half of
+    /// (CSR signing). `spki_der` is the subject's DER SubjectPublicKeyInfo (ML-DSA-44/65/87,
+    /// ECDSA P-256/P-384, Ed25519 or RSA); `profile.algorithm` is ignored. Checking the proof of
+    /// possession (the CSR signature) is the caller's job.
+    pub fn issue_for_public_key(
+        &self,
+        profile: &LeafProfile,
+        spki_der: &[u8],
+    ) -> Result<CertificateDer<'static>, PkiError> {
+        let params = self.leaf_params(profile)?;
+        let spki = ForeignPublicKey::from_spki_der(spki_der, &profile.common_name)?;
+        self.sign(&params, &spki, "leaf", &profile.common_name)
+    }
+
+    /// Cross-certifies `other` (normally the *new* root of a rollover): a CA certificate with
+    /// `other`'s subject and public key, issued and signed by this CA. Relying parties that trust
+    /// only this CA validate chains under `other` through it. Validity is clamped to both CAs.
+    pub fn cross_sign(
+        &self,
+        other: &CertificateAuthority,
+        validity: Duration,
+    ) -> Result<CertificateDer<'static>, PkiError> {
+        let cn = other.common_name()?;
+        let mut params = base_params(&cn, validity, Some(self.info.not_after.min(other.info.not_after)))?;
+        params.is_ca = match other.info.path_len {
+            None => IsCa::Ca(BasicConstraints::Unconstrained),
+            Some(n) => IsCa::Ca(BasicConstraints::Constrained(n.try_into().unwrap_or(u8::MAX))),
+        };
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.use_authority_key_identifier_extension = true;
+        let spki = CertInfo::spki_der(other.certificate())?;
+        let spki = ForeignPublicKey::from_spki_der(&spki, &cn)?;
+        self.sign(&params, &spki, "cross", &cn)
+    }
+
+    /// Signs a CRL v2 (RFC 5280 §5) listing `revoked`, with this CA as issuer (the
+    /// authorityKeyIdentifier is this CA's key identifier).
+    pub fn sign_crl(&self, crl: &CrlRequest) -> Result<CertificateRevocationListDer<'static>, PkiError> {
+        let failed =
+            |source| PkiError::CertificateGeneration { what: "CRL", common_name: self.info.subject.clone(), source };
+        let mut revoked_certs = Vec::with_capacity(crl.revoked.len());
+        for entry in &crl.revoked {
+            revoked_certs.push(rcgen::RevokedCertParams {
+                serial_number: SerialNumber::from_slice(&entry.serial),
+                revocation_time: entry.revoked_at,
+                reason_code: revocation_reason(entry.reason_code),
+                invalidity_date: None,
+            });
+        }
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: crl.this_update,
+            next_update: crl.next_update,
+            crl_number: SerialNumber::from(crl.crl_number),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        let issuer = Issuer::from_ca_cert_der(self.certificate(), &*self.identity.key).map_err(failed)?;
+        Ok(params.signed_by(&issuer).map_err(failed)?.der().clone())
+    }
+
+    /// The end of this CA certificate's validity.
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.info.not_after
+    }
+
+    /// This CA's subject, RFC 4514 style (e.g. `CN=qsafe root`).
+    pub fn subject(&self) -> &str {
+        &self.info.subject
+    }
+
+    fn common_name(&self) -> Result<String, PkiError> {
+        let (_, cert) = x509_parser::parse_x509_certificate(self.certificate())
+            .map_err(|e| PkiError::CertificateParse { index: 0, reason: e.to_string() })?;
+        let cn = cert.subject().iter_common_name().next().and_then(|cn| cn.as_str().ok()).map(str::to_owned);
+        cn.ok_or_else(|| PkiError::NotACa { subject: self.info.subject.clone(), reason: "subject has no commonName" })
+    }
+
+    fn leaf_params(&self, profile: &LeafProfile) -> Result<CertificateParams, PkiError> {
         if profile.usage.is_server() && profile.dns_names.is_empty() && profile.ip_addresses.is_empty() {
             return Err(PkiError::InvalidProfile {
                 common_name: profile.common_name.clone(),
@@ -608,9 +694,7 @@ impl CertificateAuthority {
             params.subject_alt_names.push(SanType::URI(ia5(uri, "URI")?));
         }
         params.use_authority_key_identifier_extension = true;
-        let key = KeyPair::generate(profile.algorithm)?;
-        let cert = self.sign(&params, &key, "leaf", &profile.common_name)?;
-        Ok(CertifiedKey { chain: self.chain_below(cert), key: Arc::new(key) })
+        Ok(params)
     }
 
     /// This CA's own certificate (for a root: the trust anchor to distribute).
@@ -660,7 +744,7 @@ impl CertificateAuthority {
     fn sign(
         &self,
         params: &CertificateParams,
-        subject_key: &KeyPair,
+        subject_key: &impl rcgen::PublicKeyData,
         what: &'static str,
         common_name: &str,
     ) -> Result<CertificateDer<'static>, PkiError> {
@@ -680,6 +764,94 @@ impl CertificateAuthority {
         }
         chain
     }
+}
+
+/// A subject public key we certify without holding its private key (CSR signing,
+/// cross-certification). rcgen's own `SubjectPublicKeyInfo::from_der` does not know ML-DSA, so
+/// the SPKI algorithm is mapped here; rcgen re-encodes the AlgorithmIdentifier from it.
+struct ForeignPublicKey {
+    algorithm: &'static rcgen::SignatureAlgorithm,
+    key: Vec<u8>,
+}
+
+impl ForeignPublicKey {
+    fn from_spki_der(spki_der: &[u8], common_name: &str) -> Result<Self, PkiError> {
+        use x509_parser::prelude::FromDer;
+        let (rest, spki) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki_der).map_err(|e| {
+            PkiError::InvalidName { kind: "public key", value: common_name.to_owned(), reason: e.to_string() }
+        })?;
+        let oid = spki.algorithm.algorithm.to_id_string();
+        let unsupported = |detail| PkiError::UnsupportedAlgorithm { index: 0, oid: oid.clone(), detail };
+        if !rest.is_empty() {
+            return Err(unsupported(" (trailing bytes after the SubjectPublicKeyInfo)"));
+        }
+        let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok()).map(|o| o.to_id_string());
+        let algorithm = match (oid.as_str(), curve.as_deref()) {
+            ("2.16.840.1.101.3.4.3.17", _) => &rcgen::PKCS_ML_DSA_44,
+            ("2.16.840.1.101.3.4.3.18", _) => &rcgen::PKCS_ML_DSA_65,
+            ("2.16.840.1.101.3.4.3.19", _) => &rcgen::PKCS_ML_DSA_87,
+            (OID_EC_PUBLIC_KEY, Some(OID_P256)) => &rcgen::PKCS_ECDSA_P256_SHA256,
+            (OID_EC_PUBLIC_KEY, Some("1.3.132.0.34")) => &rcgen::PKCS_ECDSA_P384_SHA384,
+            ("1.3.101.112", _) => &rcgen::PKCS_ED25519,
+            ("1.2.840.113549.1.1.1", _) => &rcgen::PKCS_RSA_SHA256,
+            _ => return Err(unsupported(" (expected ML-DSA, ECDSA P-256/P-384, Ed25519 or RSA)")),
+        };
+        if oid.starts_with("2.16.840.1.101.3.4.3.") && spki.algorithm.parameters.is_some() {
+            return Err(unsupported(" (RFC 9881: ML-DSA parameters must be absent)"));
+        }
+        Ok(Self { algorithm, key: spki.subject_public_key.data.to_vec() })
+    }
+}
+
+impl rcgen::PublicKeyData for ForeignPublicKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.key
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        self.algorithm
+    }
+}
+
+/// One revoked certificate in a [`CrlRequest`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevokedEntry {
+    /// Serial number, big-endian magnitude as in the certificate.
+    pub serial: Vec<u8>,
+    /// When it was revoked.
+    pub revoked_at: OffsetDateTime,
+    /// RFC 5280 §5.3.1 CRLReason code (0 = unspecified, 1 = keyCompromise, ...); `None` omits the
+    /// reasonCode entry extension. Unknown codes are written as unspecified.
+    pub reason_code: Option<u8>,
+}
+
+/// What goes into a CRL signed by [`CertificateAuthority::sign_crl`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CrlRequest {
+    /// thisUpdate.
+    pub this_update: OffsetDateTime,
+    /// nextUpdate (must be after `this_update`).
+    pub next_update: OffsetDateTime,
+    /// cRLNumber (monotonically increasing per issuer, RFC 5280 §5.2.3).
+    pub crl_number: u64,
+    /// The revoked certificates.
+    pub revoked: Vec<RevokedEntry>,
+}
+
+fn revocation_reason(code: Option<u8>) -> Option<rcgen::RevocationReason> {
+    use rcgen::RevocationReason as R;
+    Some(match code? {
+        1 => R::KeyCompromise,
+        2 => R::CaCompromise,
+        3 => R::AffiliationChanged,
+        4 => R::Superseded,
+        5 => R::CessationOfOperation,
+        6 => R::CertificateHold,
+        8 => R::RemoveFromCrl,
+        9 => R::PrivilegeWithdrawn,
+        10 => R::AaCompromise,
+        _ => R::Unspecified,
+    })
 }
 
 /// The file name stem of an SAE's certificate and key in a PKI directory
@@ -734,6 +906,13 @@ pub(crate) struct CertInfo {
 }
 
 impl CertInfo {
+    /// The DER SubjectPublicKeyInfo of `der`.
+    fn spki_der(der: &[u8]) -> Result<Vec<u8>, PkiError> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| PkiError::CertificateParse { index: 0, reason: e.to_string() })?;
+        Ok(cert.public_key().raw.to_vec())
+    }
+
     pub(crate) fn parse(der: &[u8], index: usize) -> Result<Self, PkiError> {
         let parse_error = |reason: String| PkiError::CertificateParse { index, reason };
         let (rest, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| parse_error(e.to_string()))?;
@@ -980,6 +1159,40 @@ mod tests {
         assert!(matches!(parse_pem_certificates(garbage), Err(PkiError::Pem { .. })));
         let not_x509 = crate::pem::encode("CERTIFICATE", b"\x30\x03\x02\x01\x01");
         assert!(matches!(parse_pem_certificates(&not_x509), Err(PkiError::CertificateParse { index: 0, .. })));
+    }
+
+    #[test]
+    fn foreign_keys_cross_certificates_and_crls() {
+        let root = CertificateAuthority::new_root("root", SignatureAlgorithm::MlDsa65, DAY).unwrap();
+        let other = root.issue(&LeafProfile::new("k", LeafUsage::Client)).unwrap();
+        let spki = CertInfo::spki_der(other.leaf()).unwrap();
+        let cert = root.issue_for_public_key(&LeafProfile::new("csr", LeafUsage::Client), &spki).unwrap();
+        assert_eq!(CertInfo::spki_der(&cert).unwrap(), spki);
+        assert!(matches!(
+            root.issue_for_public_key(&LeafProfile::new("x", LeafUsage::Client), b"garbage"),
+            Err(PkiError::InvalidName { kind: "public key", .. })
+        ));
+
+        let new_root = CertificateAuthority::new_root("root G2", SignatureAlgorithm::MlDsa87, DAY).unwrap();
+        let cross = root.cross_sign(&new_root, DAY).unwrap();
+        let (_, c) = x509_parser::parse_x509_certificate(&cross).unwrap();
+        let (_, n) = x509_parser::parse_x509_certificate(new_root.certificate()).unwrap();
+        assert_eq!(c.subject().as_raw(), n.subject().as_raw());
+        assert_eq!(c.public_key().raw, n.public_key().raw);
+        assert_eq!(c.issuer().to_string(), root.subject());
+
+        let now = OffsetDateTime::now_utc();
+        let crl = root
+            .sign_crl(&CrlRequest {
+                this_update: now,
+                next_update: now + time::Duration::hours(1),
+                crl_number: 7,
+                revoked: vec![RevokedEntry { serial: vec![0x42, 1], revoked_at: now, reason_code: Some(1) }],
+            })
+            .unwrap();
+        let (_, parsed) = x509_parser::parse_x509_crl(&crl).unwrap();
+        assert_eq!(parsed.crl_number().map(|n| n.to_u64_digits()), Some(vec![7]));
+        assert_eq!(parsed.iter_revoked_certificates().next().unwrap().raw_serial(), [0x42, 1]);
     }
 
     #[test]
