@@ -10,7 +10,10 @@
 #   3. cargo test --workspace (unit, integration, doc tests; E2AP/KPM test
 #      vectors from ../shared/testvectors — required when CI=true)
 #   4. independent implementations: pycrate (E2AP/KPM APER), pyca/cryptography
-#      (X.509, ML-DSA, ML-KEM), Python ETSI GS QKD 014 clients and curl
+#      (X.509, ML-DSA, ML-KEM; the rApp CA's hierarchy and CRL), tlslite-ng (a
+#      TLS 1.3 X25519MLKEM768 server the scanner classifies), cyclonedx-python-lib
+#      (the scanner's CBOM against the CycloneDX 1.6 schema), Python ETSI GS QKD
+#      014 clients and curl
 #   5. kernel tier: real kernel SCTP (and later ESP) in user-mode Linux,
 #      tests/kernel/run.sh (installs user-mode-linux, kmod, iproute2)
 #   6. cargo-fuzz smoke run of every fuzz target
@@ -46,12 +49,12 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "python venv: creating $VENV"
   python3 -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import pycrate_asn1dir, cryptography, qkdsec, etsi_qkd_014_client, requests' 2>/dev/null; then
+if ! "$VENV/bin/python" -c 'import pycrate_asn1dir, cryptography, qkdsec, etsi_qkd_014_client, requests, tlslite, kyber_py, cyclonedx, jsonschema' 2>/dev/null; then
   echo "pip install -r tests/requirements.txt (into $VENV)"
   "$VENV/bin/pip" install -q -r tests/requirements.txt
 fi
 export PATH="$VENV/bin:$PATH"
-echo "python: $(python --version); $(python -c 'import importlib.metadata as m; print(", ".join(p + " " + m.version(p) for p in ("pycrate", "cryptography", "etsi-qkd-014-client", "qkdsec")))')"
+echo "python: $(python --version); $(python -c 'import importlib.metadata as m; print(", ".join(p + " " + m.version(p) for p in ("pycrate", "cryptography", "etsi-qkd-014-client", "qkdsec", "tlslite-ng", "cyclonedx-python-lib")))')"
 # liboqs (qsafe-pqc's optional `oqs` backend) builds with cmake and bindgen
 # (libclang); curl is one of the independent ETSI 014 clients.
 need_apt cmake libclang-dev curl
@@ -63,6 +66,8 @@ export QSAFE_REQUIRE_SPIN=1
 # servers on free ports (the package's systemd unit is not used).
 need_apt nats-server
 export QSAFE_REQUIRE_NATS=1
+# the scanner's CBOM test validates with cyclonedx-python-lib from the venv
+export QSAFE_REQUIRE_CYCLONEDX=1 QSAFE_PYTHON="$VENV/bin/python"
 if [ -n "${CI:-}" ]; then export QSAFE_REQUIRE_SHARED=1; fi
 if [ -d "$ROOT/../shared/testvectors" ]; then
   echo "test vectors: $ROOT/../shared/testvectors"
@@ -94,6 +99,11 @@ ok
 stage "independent PQC stack: pyca/cryptography (OpenSSL) vs qsafe-pqc certificates, ML-DSA, ML-KEM"
 cargo run -q -p qsafe-pqc --example pqc_conformance -- write target/pqc-conformance
 python pqc/tests/conformance/pyca_check.py target/pqc-conformance
+ok
+
+stage "rApp PKI and scanner vs independent stacks: pyca/cryptography (CA, CRL, cross-signed root), tlslite-ng (TLS 1.3 X25519MLKEM768 peer), cyclonedx-python-lib (CBOM 1.6 schema)"
+ca/tests/conformance/run.sh
+scan/tests/conformance/run.sh
 ok
 
 stage "independent ETSI 014 clients: etsi-qkd-014-client, qkdsec (doctor), curl vs the KME model and qsafe-kme"

@@ -50,7 +50,11 @@ pub struct Target {
 impl Target {
     /// `host:port` (IPv6 literals in brackets): the key endpoints are matched by in a diff.
     pub fn key(&self) -> String {
-        if self.host.contains(':') { format!("[{}]:{}", self.host, self.port) } else { format!("{}:{}", self.host, self.port) }
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
     }
 }
 
