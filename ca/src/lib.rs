@@ -11,7 +11,6 @@
 //! it sans-async makes every operation a plain function that tests call directly.
 
 pub mod csr;
-pub mod pem;
 pub mod profile;
 pub mod secret;
 pub mod store;

@@ -36,9 +36,9 @@ use time::format_description::well_known::Rfc3339;
 use zeroize::Zeroizing;
 
 use crate::csr::{self, CsrError};
-use crate::pem;
 use crate::profile::{KeyAlgorithm, Profile, Sans, Usage, validate_dns_name};
 use crate::secret::{self, Passphrase, SecretError};
+use qsafe_pqc::pem;
 
 /// Metadata file name.
 pub const METADATA_FILE: &str = "ca.json";
@@ -450,8 +450,8 @@ pub fn write_private_key(
         return Err(CaError::Invalid(format!("{} exists; refusing to overwrite a key", path.display())));
     }
     let pem = match passphrase {
-        Some(p) => pem::encode(ENCRYPTED_KEY_LABEL, &secret::encrypt_pkcs8(pkcs8, p, iterations)?),
-        None => pem::encode("PRIVATE KEY", pkcs8),
+        Some(p) => pem::encode_secret(ENCRYPTED_KEY_LABEL, &secret::encrypt_pkcs8(pkcs8, p, iterations)?),
+        None => pem::encode_secret("PRIVATE KEY", pkcs8),
     };
     write_atomic(path, pem.as_bytes(), 0o600)
 }
@@ -513,7 +513,7 @@ fn generation_record(h: &Hierarchy, number: u32, alg: RootAlgorithm, cross_signe
 
 /// PEM of one certificate.
 pub fn cert_pem(der: &[u8]) -> String {
-    pem::encode("CERTIFICATE", der).to_string()
+    pem::encode("CERTIFICATE", der)
 }
 
 impl CaStore {
@@ -608,7 +608,7 @@ impl CaStore {
             reason: "no ENCRYPTED PRIVATE KEY PEM block".into(),
         })?;
         let pkcs8 = secret::decrypt_pkcs8(&der, passphrase, &what)?;
-        let key_pem = pem::encode("PRIVATE KEY", &pkcs8);
+        let key_pem = pem::encode_secret("PRIVATE KEY", &pkcs8);
         // A wrong passphrase that happens to pass the padding check yields a non-key.
         CertificateAuthority::from_pem(&cert_pem, &key_pem).map_err(|_| SecretError::WrongPassphrase { what }.into())
     }
@@ -691,11 +691,11 @@ impl CaStore {
         let leaf = ca.issue(&profile.with_algorithm(SignatureAlgorithm::MlDsa65))?;
         let key = leaf.private_key();
         let key_pem = match key_passphrase {
-            Some(p) => pem::encode(
+            Some(p) => pem::encode_secret(
                 ENCRYPTED_KEY_LABEL,
                 &secret::encrypt_pkcs8(key.secret_der(), p, secret::PBKDF2_ITERATIONS)?,
             ),
-            None => pem::encode("PRIVATE KEY", key.secret_der()),
+            None => pem::encode_secret("PRIVATE KEY", key.secret_der()),
         };
         let issued = self.record_issued(
             &ca,
@@ -796,7 +796,7 @@ impl CaStore {
             crl_number: number,
             revoked: revoked.clone(),
         })?;
-        let pem = pem::encode("X509 CRL", der.as_ref()).to_string();
+        let pem = pem::encode("X509 CRL", der.as_ref());
         let path = self.dir.join("crl").join(format!("gen-{generation}-{number}.pem"));
         write_atomic(&path, pem.as_bytes(), 0o600)?;
         write_atomic(&self.dir.join("crl").join("current.pem"), pem.as_bytes(), 0o600)?;

@@ -12,7 +12,7 @@ fn fuzz_seeds_are_valid_csrs() {
         let data = std::fs::read(entry.unwrap().path()).unwrap();
         let (mode, rest) = data.split_first().unwrap();
         let input = if mode & 1 == 1 {
-            qsafe_ca::pem::encode("CERTIFICATE REQUEST", rest).to_string().into_bytes()
+            qsafe_pqc::pem::encode("CERTIFICATE REQUEST", rest).into_bytes()
         } else {
             rest.to_vec()
         };

@@ -80,11 +80,11 @@ fn store_round_trip_encrypted_keys_and_permissions() {
     // 32-byte ML-DSA seed, and the base64 of a plain PEM) in every file of the store.
     for key in ["gen-1/root.key.pem", "gen-1/intermediate.key.pem"] {
         let text = std::fs::read_to_string(dir.join(key)).unwrap();
-        let der = qsafe_ca::pem::decode("ENCRYPTED PRIVATE KEY", &text).unwrap();
+        let der = qsafe_pqc::pem::decode("ENCRYPTED PRIVATE KEY", &text).unwrap();
         let pkcs8 = qsafe_ca::secret::decrypt_pkcs8(&der, &pass(), key).unwrap();
         assert_eq!(pkcs8.len(), 54, "seed-only ML-DSA PKCS#8");
         let seed = &pkcs8[pkcs8.len() - 32..];
-        let plain_pem = qsafe_ca::pem::encode("PRIVATE KEY", &pkcs8);
+        let plain_pem = qsafe_pqc::pem::encode_secret("PRIVATE KEY", &pkcs8);
         let plain_body: String = plain_pem.lines().filter(|l| !l.starts_with("-----")).collect();
         for f in files.iter().filter(|f| f.is_file()) {
             let bytes = std::fs::read(f).unwrap();

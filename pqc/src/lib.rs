@@ -87,7 +87,7 @@
 //! | ML-DSA-44 / 65 / 87 | 1312 / 1952 / 2592 | 54 (PKCS#8 seed) | 2420 / 3309 / 4627 | |
 
 pub mod kem;
-mod pem;
+pub mod pem;
 pub mod pki;
 pub mod sign;
 pub mod tls;

@@ -15,7 +15,7 @@ use qsafe_ca::{Profile, csr};
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
     let input: Vec<u8> = if mode & 1 == 1 {
-        qsafe_ca::pem::encode("CERTIFICATE REQUEST", rest).as_bytes().to_vec()
+        qsafe_pqc::pem::encode("CERTIFICATE REQUEST", rest).into_bytes()
     } else {
         rest.to_vec()
     };
