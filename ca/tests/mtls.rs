@@ -7,23 +7,18 @@ mod common;
 #[path = "../../pqc/tests/common/mod.rs"]
 mod pqc_common;
 
-use std::io;
-use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
 use qsafe_ca::{CaStore, IssueRequest, Profile};
 use qsafe_pqc::pki::{CertifiedKey, SignatureAlgorithm};
-use qsafe_pqc::tls::{AuthPolicy, HandshakeSummary, KeyExchangePolicy, client_config, crypto_provider, server_config};
-use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName};
+use qsafe_pqc::tls::{AuthPolicy, KeyExchangePolicy, client_config, crypto_provider, server_config};
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{NamedGroup, ProtocolVersion, RootCertStore, SignatureScheme};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 const SERVER_NAME: &str = "e2term.ric.example";
-const GUARD: Duration = Duration::from_secs(30);
 
 struct Setup {
     _tmp: tempfile::TempDir,
@@ -51,44 +46,6 @@ fn identity(
     (CertifiedKey::from_pem(&issued.chain_pem, &k.serialize_pem()).unwrap(), issued.record.serial)
 }
 
-async fn run(
-    server: Arc<rustls::ServerConfig>,
-    client: Arc<rustls::ClientConfig>,
-) -> (io::Result<HandshakeSummary>, io::Result<HandshakeSummary>) {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server_side = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await?;
-        let mut tls = tokio_rustls::TlsAcceptor::from(server).accept(tcp).await?;
-        let summary = HandshakeSummary::of(tls.get_ref().1);
-        let mut byte = [0u8; 1];
-        tls.read_exact(&mut byte).await?;
-        tls.write_all(&byte).await?;
-        tls.shutdown().await?;
-        Ok::<_, io::Error>(summary)
-    });
-    let client_side = async move {
-        let tcp = TcpStream::connect(addr).await?;
-        let name = ServerName::try_from(SERVER_NAME).unwrap();
-        let mut tls = tokio_rustls::TlsConnector::from(client).connect(name, tcp).await?;
-        let summary = HandshakeSummary::of(tls.get_ref().1);
-        // TLS 1.3: the server judges the client certificate after the client finished, so a
-        // refusal shows up here as an alert instead of the echo.
-        tls.write_all(b"q").await?;
-        let mut byte = [0u8; 1];
-        tls.read_exact(&mut byte).await?;
-        assert_eq!(&byte, b"q");
-        Ok::<_, io::Error>(summary)
-    };
-    let client_result = tokio::time::timeout(GUARD, client_side).await.expect("client hung");
-    let server_result = tokio::time::timeout(GUARD, server_side).await.expect("server hung").expect("server task");
-    (server_result, client_result)
-}
-
-fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
-}
-
 #[tokio::test]
 async fn ca_issued_certs_do_mutual_tls_with_x25519mlkem768_and_ml_dsa() {
     let mut s = setup();
@@ -98,7 +55,7 @@ async fn ca_issued_certs_do_mutual_tls_with_x25519mlkem768_and_ml_dsa() {
     let client = client_config(&s.roots, Some(&client_id), KeyExchangePolicy::PqOnly, AuthPolicy::MlDsaOnly).unwrap();
     let (server, server_log) = pqc_common::record_server_signatures(&server);
     let (client, client_log) = pqc_common::record_client_signatures(&client);
-    let (sv, cl) = run(server, client).await;
+    let (sv, cl) = pqc_common::handshake_and_echo(server, client, SERVER_NAME).await;
     let (sv, cl) = (sv.expect("server handshake"), cl.expect("client handshake"));
     for summary in [&sv, &cl] {
         assert_eq!(summary.protocol, Some(ProtocolVersion::TLSv1_3));
@@ -118,10 +75,10 @@ async fn pqc_only_server_refuses_a_classical_only_client() {
     let server = server_config(&server_id, Some(&s.roots), KeyExchangePolicy::PqOnly, AuthPolicy::MlDsaOnly).unwrap();
     let client =
         client_config(&s.roots, Some(&client_id), KeyExchangePolicy::ClassicalOnly, AuthPolicy::MlDsaOnly).unwrap();
-    let (sv, cl) = run(server, client).await;
+    let (sv, cl) = pqc_common::handshake_and_echo(server, client, SERVER_NAME).await;
     let sv = sv.expect_err("server must refuse an X25519-only client");
     assert!(cl.is_err());
-    assert!(matches!(rustls_error(&sv), Some(rustls::Error::PeerIncompatible(_))), "{sv}");
+    assert!(matches!(pqc_common::rustls_error(&sv), Some(rustls::Error::PeerIncompatible(_))), "{sv}");
 }
 
 #[tokio::test]
@@ -133,12 +90,12 @@ async fn ml_dsa_only_server_refuses_an_ecdsa_client_certificate() {
     assert_eq!(client_id.algorithm(), SignatureAlgorithm::EcdsaP256);
     let server = server_config(&server_id, Some(&s.roots), KeyExchangePolicy::PqOnly, AuthPolicy::MlDsaOnly).unwrap();
     let client = client_config(&s.roots, Some(&client_id), KeyExchangePolicy::PqOnly, AuthPolicy::Any).unwrap();
-    let (sv, cl) = run(server, client).await;
+    let (sv, cl) = pqc_common::handshake_and_echo(server, client, SERVER_NAME).await;
     let sv = sv.expect_err("server must refuse an ECDSA client certificate");
     assert!(cl.is_err());
     assert!(
         matches!(
-            rustls_error(&sv),
+            pqc_common::rustls_error(&sv),
             Some(
                 rustls::Error::NoCertificatesPresented
                     | rustls::Error::PeerIncompatible(_)
@@ -187,16 +144,21 @@ async fn revoked_client_is_refused_when_the_server_has_our_crl() {
 
     // The non-revoked client still gets in (the CRL is parsed and its ML-DSA signature checked).
     let client = client_config(&s.roots, Some(&good), KeyExchangePolicy::PqOnly, AuthPolicy::MlDsaOnly).unwrap();
-    let (sv, cl) = run(server_with_crl(&server_id, &s.roots, crls.clone()), client).await;
+    let (sv, cl) =
+        pqc_common::handshake_and_echo(server_with_crl(&server_id, &s.roots, crls.clone()), client, SERVER_NAME).await;
     sv.expect("good client accepted");
     cl.expect("good client handshake");
 
     let client = client_config(&s.roots, Some(&bad), KeyExchangePolicy::PqOnly, AuthPolicy::MlDsaOnly).unwrap();
-    let (sv, cl) = run(server_with_crl(&server_id, &s.roots, crls), client).await;
+    let (sv, cl) =
+        pqc_common::handshake_and_echo(server_with_crl(&server_id, &s.roots, crls), client, SERVER_NAME).await;
     let sv = sv.expect_err("revoked client must be refused");
     assert!(cl.is_err());
     assert!(
-        matches!(rustls_error(&sv), Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Revoked))),
+        matches!(
+            pqc_common::rustls_error(&sv),
+            Some(rustls::Error::InvalidCertificate(rustls::CertificateError::Revoked))
+        ),
         "{sv}"
     );
 }

@@ -6,20 +6,15 @@ mod common;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 use std::time::Duration;
 
 use qsafe_pqc::pki::{CertificateAuthority, CertifiedKey, LeafProfile, LeafUsage, SignatureAlgorithm};
 use qsafe_pqc::tls::{AuthPolicy, HandshakeSummary, KeyExchangePolicy, TlsConfigError, client_config, server_config};
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{CertificateError, NamedGroup, ProtocolVersion, SignatureScheme};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
 const DAY: Duration = Duration::from_secs(86_400);
 const SERVER_NAME: &str = "e2term.ric.local";
-/// Upper bound for one handshake + echo; only reached if something hangs.
-const GUARD: Duration = Duration::from_secs(30);
 
 struct Pki {
     root: CertificateAuthority,
@@ -54,46 +49,6 @@ fn roots(ca: &CertificateAuthority) -> Vec<CertificateDer<'static>> {
     vec![ca.certificate().clone()]
 }
 
-/// Runs one handshake plus a one-byte echo; returns what each side saw.
-async fn run(
-    server: Arc<rustls::ServerConfig>,
-    client: Arc<rustls::ClientConfig>,
-) -> (io::Result<HandshakeSummary>, io::Result<HandshakeSummary>) {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server_side = tokio::spawn(async move {
-        let (tcp, _) = listener.accept().await?;
-        let mut tls = tokio_rustls::TlsAcceptor::from(server).accept(tcp).await?;
-        let summary = HandshakeSummary::of(tls.get_ref().1);
-        let mut byte = [0u8; 1];
-        tls.read_exact(&mut byte).await?;
-        tls.write_all(&byte).await?;
-        tls.shutdown().await?;
-        Ok::<_, io::Error>(summary)
-    });
-    let client_side = async move {
-        let tcp = TcpStream::connect(addr).await?;
-        let name = ServerName::try_from(SERVER_NAME).unwrap();
-        let mut tls = tokio_rustls::TlsConnector::from(client).connect(name, tcp).await?;
-        let summary = HandshakeSummary::of(tls.get_ref().1);
-        // In TLS 1.3 the server judges the client certificate after the client finished; a
-        // refusal therefore shows up here, as an alert instead of the echo.
-        tls.write_all(b"q").await?;
-        let mut byte = [0u8; 1];
-        tls.read_exact(&mut byte).await?;
-        assert_eq!(&byte, b"q");
-        Ok::<_, io::Error>(summary)
-    };
-    let client_result = tokio::time::timeout(GUARD, client_side).await.expect("client hung");
-    let server_result = tokio::time::timeout(GUARD, server_side).await.expect("server hung").expect("server task");
-    (server_result, client_result)
-}
-
-/// The rustls error inside an I/O error from tokio-rustls, if any.
-fn rustls_error(e: &io::Error) -> Option<&rustls::Error> {
-    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
-}
-
 #[tokio::test]
 async fn mutual_tls_negotiates_x25519mlkem768_and_ml_dsa_65() {
     let pki = make_pki(SignatureAlgorithm::MlDsa65, SignatureAlgorithm::MlDsa65);
@@ -106,7 +61,7 @@ async fn mutual_tls_negotiates_x25519mlkem768_and_ml_dsa_65() {
     let (server, server_log) = common::record_server_signatures(&server);
     let (client, client_log) = common::record_client_signatures(&client);
 
-    let (s, c) = run(server, client).await;
+    let (s, c) = common::handshake_and_echo(server, client, SERVER_NAME).await;
     let (s, c) = (s.expect("server handshake"), c.expect("client handshake"));
     for summary in [&s, &c] {
         assert_eq!(summary.protocol, Some(ProtocolVersion::TLSv1_3));
@@ -127,11 +82,11 @@ async fn pq_only_server_refuses_a_classical_only_client() {
     let client =
         client_config(&roots(&pki.root), Some(&pki.client), KeyExchangePolicy::ClassicalOnly, AuthPolicy::MlDsaOnly)
             .unwrap();
-    let (s, c) = run(server, client).await;
+    let (s, c) = common::handshake_and_echo(server, client, SERVER_NAME).await;
     let s = s.expect_err("server must refuse");
     assert!(c.is_err(), "client must fail too");
     assert!(
-        matches!(rustls_error(&s), Some(rustls::Error::PeerIncompatible(_))),
+        matches!(common::rustls_error(&s), Some(rustls::Error::PeerIncompatible(_))),
         "server error should be 'peer incompatible' (no common group), got {s}"
     );
 }
@@ -144,7 +99,7 @@ async fn pq_only_server_accepts_a_hybrid_preferred_client() {
     let client =
         client_config(&roots(&pki.root), Some(&pki.client), KeyExchangePolicy::HybridPreferred, AuthPolicy::MlDsaOnly)
             .unwrap();
-    let (s, c) = run(server, client).await;
+    let (s, c) = common::handshake_and_echo(server, client, SERVER_NAME).await;
     assert_eq!(s.unwrap().group, Some(NamedGroup::X25519MLKEM768));
     assert_eq!(c.unwrap().peer_algorithm, Some(SignatureAlgorithm::MlDsa44));
 }
@@ -157,7 +112,7 @@ async fn hybrid_preferred_client_falls_back_to_x25519_with_a_classical_server() 
     let client =
         client_config(&roots(&pki.root), Some(&pki.client), KeyExchangePolicy::HybridPreferred, AuthPolicy::Any)
             .unwrap();
-    let (s, c) = run(server, client).await;
+    let (s, c) = common::handshake_and_echo(server, client, SERVER_NAME).await;
     let c = c.unwrap();
     assert_eq!(s.unwrap().group, Some(NamedGroup::X25519));
     assert!(!c.key_exchange_is_quantum_safe());
@@ -179,12 +134,15 @@ async fn ml_dsa_only_server_refuses_an_ecdsa_client_certificate() {
     let client =
         client_config(&roots(&pki.root), Some(&ecdsa_client), KeyExchangePolicy::HybridPreferred, AuthPolicy::Any)
             .unwrap();
-    let (s, c) = run(server, client).await;
+    let (s, c) = common::handshake_and_echo(server, client, SERVER_NAME).await;
     let s = s.expect_err("server must refuse the ECDSA client");
     assert!(c.is_err(), "client must see the refusal");
     // The server only offers ML-DSA schemes in its CertificateRequest, so the ECDSA client cannot
     // sign and sends no certificate; client auth is mandatory, so the server aborts.
-    assert!(matches!(rustls_error(&s), Some(rustls::Error::NoCertificatesPresented)), "unexpected server error: {s}");
+    assert!(
+        matches!(common::rustls_error(&s), Some(rustls::Error::NoCertificatesPresented)),
+        "unexpected server error: {s}"
+    );
 }
 
 #[tokio::test]
@@ -204,11 +162,14 @@ async fn ml_dsa_only_client_refuses_an_ecdsa_server() {
     let client =
         client_config(&roots(&pki.root), Some(&pki.client), KeyExchangePolicy::HybridPreferred, AuthPolicy::MlDsaOnly)
             .unwrap();
-    let (s, c) = run(server, client).await;
+    let (s, c) = common::handshake_and_echo(server, client, SERVER_NAME).await;
     assert!(c.is_err(), "client must not complete");
     // The client offers ML-DSA signature schemes only; an ECDSA key cannot sign any of them.
     let s = s.expect_err("server cannot authenticate");
-    assert!(matches!(rustls_error(&s), Some(rustls::Error::PeerIncompatible(_))), "unexpected server error: {s}");
+    assert!(
+        matches!(common::rustls_error(&s), Some(rustls::Error::PeerIncompatible(_))),
+        "unexpected server error: {s}"
+    );
 }
 
 /// Runs a handshake where the client presents `client_identity` to a server trusting `pki.root`.
@@ -223,7 +184,7 @@ async fn client_refused(pki: &Pki, client_identity: &CertifiedKey) -> io::Error 
         AuthPolicy::MlDsaOnly,
     )
     .unwrap();
-    let (s, c) = run(server, client).await;
+    let (s, c) = common::handshake_and_echo(server, client, SERVER_NAME).await;
     assert!(c.is_err(), "client must see the refusal");
     s.expect_err("server must refuse")
 }
@@ -234,7 +195,7 @@ async fn client_certificate_from_another_ca_is_refused() {
     let other = make_named_pki("other operator", SignatureAlgorithm::MlDsa65, SignatureAlgorithm::MlDsa65);
     let s = client_refused(&pki, &other.client).await;
     assert!(
-        matches!(rustls_error(&s), Some(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))),
+        matches!(common::rustls_error(&s), Some(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))),
         "unexpected server error: {s}"
     );
 }
@@ -247,7 +208,7 @@ async fn client_certificate_from_an_impostor_ca_with_the_same_names_is_refused()
     let impostor = make_pki(SignatureAlgorithm::MlDsa65, SignatureAlgorithm::MlDsa65);
     let s = client_refused(&pki, &impostor.client).await;
     assert!(
-        matches!(rustls_error(&s), Some(rustls::Error::InvalidCertificate(CertificateError::BadSignature))),
+        matches!(common::rustls_error(&s), Some(rustls::Error::InvalidCertificate(CertificateError::BadSignature))),
         "unexpected server error: {s}"
     );
 }
@@ -266,11 +227,11 @@ async fn server_certificate_from_another_ca_is_refused() {
     let client =
         client_config(&roots(&pki.root), Some(&pki.client), KeyExchangePolicy::HybridPreferred, AuthPolicy::MlDsaOnly)
             .unwrap();
-    let (s, c) = run(server, client).await;
+    let (s, c) = common::handshake_and_echo(server, client, SERVER_NAME).await;
     let c = c.expect_err("client must refuse");
     assert!(s.is_err());
     assert!(
-        matches!(rustls_error(&c), Some(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))),
+        matches!(common::rustls_error(&c), Some(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))),
         "unexpected client error: {c}"
     );
 }

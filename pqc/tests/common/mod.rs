@@ -124,3 +124,49 @@ pub fn record_client_signatures(config: &rustls::ClientConfig) -> (Arc<rustls::C
         Arc::new(RecordingClientResolver { inner: config.client_auth_cert_resolver.clone(), log: log.clone() });
     (Arc::new(config), log)
 }
+
+/// Upper bound for one loopback handshake + echo; only reached if something hangs.
+const TCP_GUARD: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One mutual-TLS handshake over loopback TCP plus a one-byte echo; returns what each side saw
+/// (server, client). In TLS 1.3 the server judges the client certificate after the client
+/// finished, so a refusal shows up on the client as an alert instead of the echo.
+pub async fn handshake_and_echo(
+    server: Arc<rustls::ServerConfig>,
+    client: Arc<rustls::ClientConfig>,
+    server_name: &'static str,
+) -> (std::io::Result<qsafe_pqc::tls::HandshakeSummary>, std::io::Result<qsafe_pqc::tls::HandshakeSummary>) {
+    use qsafe_pqc::tls::HandshakeSummary;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await.expect("bind loopback");
+    let addr = listener.local_addr().expect("local addr");
+    let server_side = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await?;
+        let mut tls = tokio_rustls::TlsAcceptor::from(server).accept(tcp).await?;
+        let summary = HandshakeSummary::of(tls.get_ref().1);
+        let mut byte = [0u8; 1];
+        tls.read_exact(&mut byte).await?;
+        tls.write_all(&byte).await?;
+        tls.shutdown().await?;
+        Ok::<_, std::io::Error>(summary)
+    });
+    let client_side = async move {
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        let name = rustls::pki_types::ServerName::try_from(server_name).expect("server name");
+        let mut tls = tokio_rustls::TlsConnector::from(client).connect(name, tcp).await?;
+        let summary = HandshakeSummary::of(tls.get_ref().1);
+        tls.write_all(b"q").await?;
+        let mut byte = [0u8; 1];
+        tls.read_exact(&mut byte).await?;
+        assert_eq!(&byte, b"q");
+        Ok::<_, std::io::Error>(summary)
+    };
+    let client_result = tokio::time::timeout(TCP_GUARD, client_side).await.expect("client hung");
+    let server_result = tokio::time::timeout(TCP_GUARD, server_side).await.expect("server hung").expect("server task");
+    (server_result, client_result)
+}
+
+/// The rustls error inside an I/O error from tokio-rustls, if any.
+pub fn rustls_error(e: &std::io::Error) -> Option<&rustls::Error> {
+    e.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>())
+}
