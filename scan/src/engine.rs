@@ -230,7 +230,7 @@ async fn probe_all(target: &Target, config: &ScanConfig, report: &mut EndpointRe
                 version,
                 cipher_suite: o.cipher_suite.clone().unwrap_or_default(),
                 group: o.group.clone(),
-                signature_scheme: o.observed.scheme.map(scheme_of),
+                signature_scheme: o.observed.scheme.map(|s| scheme_of(s, version)),
             });
             record_chain(report, &o.observed.chain);
             report.client_auth = o.client_auth;
@@ -250,7 +250,7 @@ async fn probe_all(target: &Target, config: &ScanConfig, report: &mut EndpointRe
                         version: TlsVersion::Tls12,
                         cipher_suite: String::new(),
                         group: None,
-                        signature_scheme: Some(scheme_of(s)),
+                        signature_scheme: Some(scheme_of(s, TlsVersion::Tls12)),
                     });
                 }
             } else {
@@ -751,7 +751,33 @@ pub fn signature_scheme_name(code: u16) -> String {
     n.to_owned()
 }
 
-fn scheme_of(s: rustls::SignatureScheme) -> SignatureScheme {
+/// The scheme as negotiated in `version`. In TLS 1.2 the code points 0x0403/0x0503/0x0603 are
+/// (hash, ECDSA) pairs that do not bind the curve (RFC 5246 §7.4.1.4.1): a P-256 key signing
+/// with SHA-512 sends 0x0603, whose TLS 1.3 name `ecdsa_secp521r1_sha512` would misstate the key.
+/// Those are named `ecdsa_sha256/384/512` for TLS 1.2.
+fn scheme_of(s: rustls::SignatureScheme, version: TlsVersion) -> SignatureScheme {
     let code = u16::from(s);
-    SignatureScheme { name: signature_scheme_name(code), code }
+    let name = match (version, code) {
+        (TlsVersion::Tls13, _) => signature_scheme_name(code),
+        (_, 0x0403) => "ecdsa_sha256".to_owned(),
+        (_, 0x0503) => "ecdsa_sha384".to_owned(),
+        (_, 0x0603) => "ecdsa_sha512".to_owned(),
+        _ => signature_scheme_name(code),
+    };
+    SignatureScheme { name, code }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecdsa_scheme_names_bind_the_curve_only_in_tls13() {
+        let s = rustls::SignatureScheme::ECDSA_NISTP521_SHA512;
+        assert_eq!(scheme_of(s, TlsVersion::Tls13).name, "ecdsa_secp521r1_sha512");
+        assert_eq!(scheme_of(s, TlsVersion::Tls12).name, "ecdsa_sha512");
+        assert_eq!(scheme_of(rustls::SignatureScheme::ML_DSA_65, TlsVersion::Tls13).name, "mldsa65");
+        let pss = scheme_of(rustls::SignatureScheme::RSA_PSS_SHA256, TlsVersion::Tls12);
+        assert_eq!((pss.name.as_str(), pss.code), ("rsa_pss_rsae_sha256", 0x0804));
+    }
 }
