@@ -7,8 +7,16 @@
 //! crash. It publishes the `qsafe-pqc-trust` A1 policy the xApp uses to
 //! authenticate E2 nodes' ML-KEM keys.
 //!
-//! What is here today (issue 7, coordination with the xApp):
+//! What is here today:
 //!
+//! * The PQC certificate authority, [`qsafe_ca`] (`qsafe-rapp ca …`): an
+//!   ML-DSA-87/-65 root and ML-DSA-65 issuing CA with keys encrypted at rest,
+//!   CSR signing under profiles for O1/O2 endpoints and E2 nodes, revocation,
+//!   CRLs and root rollover with a cross certificate.
+//! * The quantum-readiness scanner, [`qsafe_scan`] (`qsafe-rapp scan …`):
+//!   concurrent TLS probes (ML-KEM groups, HelloRetryRequest, versions,
+//!   signature scheme, chain, client-certificate demand), a verdict per
+//!   endpoint, and table / JSON / CycloneDX 1.6 CBOM output; `scan diff`.
 //! * A1 policies through [`qsafe_a1::client`]: directly over A1-P v2 (a
 //!   standalone xApp or any near-RT RIC) or through an A1PMS v2, chosen by
 //!   configuration (`qsafe-rapp a1 …`).
@@ -16,6 +24,6 @@
 //!   JetStream events by a durable consumer, saved in the durable state
 //!   (`qsafe-rapp e2-view …`).
 //!
-//! The PKI, scanner and rollout engine arrive with their issues.
+//! The rollout engine over O1 and O2 arrives with its issue.
 
 pub mod e2view;

@@ -31,10 +31,21 @@ Examples:
   # the per-node E2 security view from the xApp's events (durable consumer; state in redb)
   qsafe-rapp e2-view --nats-url nats://127.0.0.1:4222 --state-path rapp-state.redb
 
+  # the PQC CA: ML-DSA-87 root + ML-DSA-65 issuing CA, keys encrypted at rest
+  QSAFE_CA_PASSPHRASE='a long secret passphrase' qsafe-rapp ca init --ca-dir ca
+  qsafe-rapp ca sign du1.csr --profile o1-server --dns du1.oam.example --ca-dir ca --out du1.pem
+
+  # which endpoints are quantum-safe: table, JSON or a CycloneDX 1.6 CBOM; diff two scans
+  qsafe-rapp scan --targets-file inventory.txt --format cbom --output cbom.json
+  qsafe-rapp scan diff yesterday.json today.json
+
+`qsafe-rapp <command> --help` teaches each command.
+
 Environment: QSAFE_RAPP_A1P, QSAFE_RAPP_PMS, QSAFE_RAPP_RIC, QSAFE_RAPP_SERVICE,
 QSAFE_RAPP_NATS_URL, QSAFE_RAPP_DURABLE, QSAFE_RAPP_STATE_PATH, QSAFE_RAPP_STATE_NATS_URL.";
 
-/// The qsafe-ran rApp: A1 policies towards the near-RT RIC's xApp, and the E2
+/// The qsafe-ran rApp: a PQC certificate authority, a quantum-readiness scanner
+/// (CycloneDX CBOM), A1 policies towards the near-RT RIC's xApp, and the E2
 /// security view from the xApp's NATS JetStream events.
 #[derive(Debug, Parser)]
 #[command(name = "qsafe-rapp", version, after_help = EXAMPLES)]

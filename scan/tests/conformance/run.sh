@@ -31,14 +31,15 @@ cargo build -q -p qsafe-scan --example pqc_tls_server
 RAPP="$ROOT/target/debug/qsafe-rapp"
 SERVER="$ROOT/target/debug/examples/pqc_tls_server"
 
-# start NAME PATTERN CMD...: starts CMD with stdout in $WORK/NAME.out and waits (max 30 s) until
-# a line matches PATTERN (the server's readiness line); echoes that line's last word.
+# start NAME PATTERN CMD...: starts CMD with stdout in $WORK/NAME.out, waits (max 30 s) until a
+# line matches PATTERN (the server's readiness line) and sets STARTED to that line's last word.
+# Not called in $(...): the server's pid must reach PIDS in this shell, or cleanup cannot stop it.
 start() {
     local name="$1" pattern="$2"
     shift 2
     "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
-    PIDS+=("$!")
     local pid="$!" deadline=$((SECONDS + 30))
+    PIDS+=("$pid")
     until grep -q "$pattern" "$WORK/$name.out" 2>/dev/null; do
         if ! kill -0 "$pid" 2>/dev/null; then
             echo "run.sh: $name exited before it was ready:" >&2
@@ -51,15 +52,21 @@ start() {
         fi
         sleep 0.1 # polling the readiness line, not waiting blindly
     done
-    grep "$pattern" "$WORK/$name.out" | head -n1 | awk '{print $NF}'
+    STARTED="$(grep "$pattern" "$WORK/$name.out" | head -n1 | awk '{print $NF}')"
 }
 
-TL_HYBRID="127.0.0.1:$(start tlslite-hybrid '^ready ' python "$HERE/tlslite_server.py" --mode hybrid)"
-TL_CLASSICAL="127.0.0.1:$(start tlslite-classical '^ready ' python "$HERE/tlslite_server.py" --mode classical)"
-TL_LEGACY="127.0.0.1:$(start tlslite-legacy '^ready ' python "$HERE/tlslite_server.py" --mode legacy)"
-RS_PQC="$(start rustls-full-pqc '^listening on ' "$SERVER" --mode full-pqc --port 0)"
-RS_HYBRID="$(start rustls-hybrid '^listening on ' "$SERVER" --mode hybrid --port 0)"
-RS_CLASSICAL="$(start rustls-classical '^listening on ' "$SERVER" --mode classical --port 0)"
+start tlslite-hybrid '^ready ' python "$HERE/tlslite_server.py" --mode hybrid
+TL_HYBRID="127.0.0.1:$STARTED"
+start tlslite-classical '^ready ' python "$HERE/tlslite_server.py" --mode classical
+TL_CLASSICAL="127.0.0.1:$STARTED"
+start tlslite-legacy '^ready ' python "$HERE/tlslite_server.py" --mode legacy
+TL_LEGACY="127.0.0.1:$STARTED"
+start rustls-full-pqc '^listening on ' "$SERVER" --mode full-pqc --port 0
+RS_PQC="$STARTED"
+start rustls-hybrid '^listening on ' "$SERVER" --mode hybrid --port 0
+RS_HYBRID="$STARTED"
+start rustls-classical '^listening on ' "$SERVER" --mode classical --port 0
+RS_CLASSICAL="$STARTED"
 echo "run.sh: peers: tlslite hybrid $TL_HYBRID, classical $TL_CLASSICAL, legacy $TL_LEGACY," \
     "rustls full-pqc $RS_PQC, hybrid $RS_HYBRID, classical $RS_CLASSICAL"
 
