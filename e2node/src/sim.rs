@@ -18,6 +18,9 @@ use qsafe_e2::{E2NodeId, RequestId};
 use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 
+/// How long a node's E2 client gets to stop after SIGTERM / the end of the run.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 use qsafe_xfrm::{AnyDataPlane, BrokerClient, DataPlane, MemoryDataPlane};
 
 use crate::config::{ControlAnswer, GNB_ID_BITS, Rate, Settings};
@@ -43,6 +46,9 @@ pub struct NodeReport {
     pub gave_up: Option<String>,
     /// Keyed mode: what its key plane did.
     pub keyed: Option<KeyedStats>,
+    /// Its E2 client did not stop within the shutdown grace and was aborted (the RIC was not
+    /// reading the association); its counters are then incomplete.
+    pub shutdown_aborted: bool,
 }
 
 /// What the whole run did.
@@ -72,6 +78,10 @@ impl Summary {
             per_node.join(","),
             per_ctl.join(","),
         );
+        let aborted = self.nodes.iter().filter(|n| n.shutdown_aborted).count();
+        if aborted > 0 {
+            line.push_str(&format!(" shutdown_aborted={aborted}"));
+        }
         if self.nodes.iter().any(|n| n.keyed.is_some()) {
             let k: Vec<KeyedStats> = self.nodes.iter().map(|n| n.keyed.clone().unwrap_or_default()).collect();
             let epochs: Vec<String> = k.iter().map(|s| s.epoch.to_string()).collect();
@@ -515,10 +525,29 @@ async fn node_app<D: DataPlane + 'static>(
         }
     }
     emitters.stop_all();
-    let _ = handle.shutdown().await;
-    if let Ok(stats) = (&mut client.task).await {
-        report.indications = stats.agent.indications_sent;
-        report.connections = stats.connections;
+    // Bounded: the client drains the commands queued before the shutdown, and a send can wait
+    // forever when the RIC stops reading the association (a peer that no longer decrypts our
+    // ESP, a full SCTP send buffer). A simulator must still exit on SIGTERM; then the counters
+    // are lost and the report says so.
+    let stopped = async {
+        let _ = handle.shutdown().await;
+        (&mut client.task).await
+    };
+    match tokio::time::timeout(SHUTDOWN_GRACE, stopped).await {
+        Ok(Ok(stats)) => {
+            report.indications = stats.agent.indications_sent;
+            report.connections = stats.connections;
+        }
+        Ok(Err(e)) => tracing::warn!(node = %name, error = %e, "E2 client task failed"),
+        Err(_) => {
+            client.task.abort();
+            report.shutdown_aborted = true;
+            tracing::warn!(
+                node = %name,
+                grace_s = SHUTDOWN_GRACE.as_secs(),
+                "E2 client did not stop in time (the RIC is not reading the association): aborted"
+            );
+        }
     }
     report.keyed = plane.map(|p| p.stats());
     report
