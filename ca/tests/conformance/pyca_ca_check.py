@@ -44,37 +44,9 @@ OID = {
 }
 
 
-class Checks:
-    """Counts and prints named checks; a failing check never stops the others."""
-
-    def __init__(self) -> None:
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name: str, condition: bool, detail: str = "") -> bool:
-        if condition:
-            self.passed += 1
-            print(f"ok    {name}")
-        else:
-            self.failed += 1
-            print(f"FAIL  {name}{': ' + detail if detail else ''}")
-        return condition
-
-    def run(self, name: str, fn) -> bool:
-        try:
-            result = fn()
-        except Exception as e:  # noqa: BLE001 - any exception is a failed check, reported
-            return self.check(name, False, f"{type(e).__name__}: {e}")
-        return self.check(name, result is not False)
-
-    def raises(self, name: str, exc: type[BaseException], fn) -> bool:
-        try:
-            fn()
-        except exc:
-            return self.check(name, True)
-        except Exception as e:  # noqa: BLE001
-            return self.check(name, False, f"raised {type(e).__name__}: {e}")
-        return self.check(name, False, "did not raise")
+# One check counter for every pyca conformance script: pqc's (its main() runs only as a script).
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "pqc" / "tests" / "conformance"))
+from pyca_check import Checks  # noqa: E402
 
 
 def cli(rapp: str, env: dict, *args: str) -> dict:
